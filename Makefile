@@ -1,0 +1,111 @@
+# dp02-repo: build the Rubin DP0.2 Gen3 butler repository step by step.
+# `make help` lists the targets. Each step is a bin/ script; its stamp in $(STAMPS) says it
+# succeeded, and each step's stamp depends on the stamp of the step before it.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+# The settings file (KEY=value lines, see .env.example); the scripts read it as well.
+ENV_FILE ?= .env
+export ENV_FILE
+# The lite runtime made by `make install`; its bin/ goes first on PATH when it exists.
+VENV ?= .venv
+ifneq ($(wildcard $(VENV)/bin/butler),)
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+endif
+# Python used to create the venv.
+PYTHON ?= python3
+
+# The few settings make itself needs, resolved by the same code as the scripts.
+config = $(shell bin/config get $(1))
+STAMPS := $(call config,STAMPS)
+ifneq ($(.SHELLSTATUS),0)
+$(error the settings could not be loaded: run 'bin/config show' to see why)
+endif
+RAW_YEARS := $(call config,RAW_YEARS)
+DP02_TOP := $(call config,DP02_TOP)
+MINI_DIR := $(call config,MINI_DIR)
+# The miniature tree is made first when DP02_TOP is the miniature tree's place.
+MINI_MARKER := $(if $(filter $(MINI_DIR),$(DP02_TOP)),$(MINI_DIR)/.dp02-mini-inputs.json)
+
+stamp = $(STAMPS)/$(1).done
+RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
+STEPS := check-inputs create register-instrument import-calibs curated-calibs \
+	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
+
+.PHONY: help install test test-bats test-python lint repo raws status reset mini-inputs \
+	db-check raw-indexes clean-repo $(STEPS)
+
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  <step>                 Run one step if its stamp is missing: $(STEPS)"
+
+##@ Runtime and tests
+install: ## Create .venv: the lite runtime (daf_butler, pipe_base, ...) and the test tools, pinned.
+	bin/install-lite "$(VENV)" "$(PYTHON)"
+
+test: ## Run every test (lint, bats, pytest).
+	bin/run-tests
+
+lint: ## shellcheck, ruff, the Python 3.8 syntax check, hadolint.
+	bin/lint
+
+##@ The build
+repo: $(call stamp,verify) ## Build the whole repository (every step whose stamp is missing).
+
+$(STEPS): %: $(call stamp,%)
+
+raws: $(foreach s,$(RAW_STEPS),$(call stamp,$(s))) ## Ingest the raws of every year of RAW_YEARS.
+
+mini-inputs: ## Write the miniature input tree under MINI_DIR (nothing to do if it is there).
+	bin/mini-inputs
+
+$(MINI_DIR)/.dp02-mini-inputs.json:
+	bin/mini-inputs
+
+$(call stamp,check-inputs): | $(MINI_MARKER)
+	bin/check-inputs
+$(call stamp,create): $(call stamp,check-inputs)
+	bin/create
+$(call stamp,register-instrument): $(call stamp,create)
+	bin/register-instrument
+$(call stamp,import-calibs): $(call stamp,register-instrument)
+	bin/import-calibs
+$(call stamp,curated-calibs): $(call stamp,import-calibs)
+	bin/curated-calibs
+$(call stamp,register-skymap): $(call stamp,curated-calibs)
+	bin/register-skymap
+$(call stamp,refcat-table): $(call stamp,register-skymap)
+	bin/refcat-table
+$(call stamp,refcats): $(call stamp,refcat-table)
+	bin/refcats
+# Years do not depend on each other: with PostgreSQL, `make -j` ingests them concurrently.
+$(call stamp,raws-%): $(call stamp,refcats)
+	bin/raws $*
+$(call stamp,visits): $(foreach s,$(RAW_STEPS),$(call stamp,$(s)))
+	bin/visits
+$(call stamp,chain): $(call stamp,visits)
+	bin/chain
+$(call stamp,verify): $(call stamp,chain)
+	bin/verify
+
+##@ Operations
+status: ## One row per step: done / pending / failed, duration, finish time.
+	bin/status
+
+reset: ## Remove the stamp of STEP=<step> and of every later step (STEP=raws: all years).
+	bin/reset "$(STEP)"
+
+db-check: ## Check the PostgreSQL registry: server, driver, btree_gist, db-auth file.
+	bin/db-check
+
+raw-indexes: ## Write missing raw _index.json files into DP02_RAW (needs WRITE_INDEXES=yes).
+	bin/raw-indexes
+
+clean-repo: ## Remove REPO and STATE_DIR (asks first; CONFIRM=yes to skip the question).
+	bin/clean-repo
+
+include mk/container.mk

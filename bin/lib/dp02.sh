@@ -1,0 +1,432 @@
+# shellcheck shell=bash
+# dp02.sh: the one library every bin/ script sources.
+#
+# It loads the settings (environment > ENV_FILE > etc/$PROFILE.env > etc/defaults.env),
+# validates them, writes the per-step log and stamp, and is the only place that calls
+# `butler`, so that dry runs, logging, redaction and the stack-command check are the same
+# for every step.
+
+DP02_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DP02_SCRIPT=$(basename "$0")
+
+# Every setting the toolkit knows, in the order `bin/config` prints them.
+DP02_SETTINGS=(
+  PROFILE DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP
+  REPO STATE_DIR REGISTRY_DB REGISTRY_NAMESPACE
+  INSTRUMENT_CLASS INSTRUMENT
+  CALIB_COLLECTION CURATED_COLLECTION RAW_COLLECTION SKYMAP_COLLECTION REFCAT_COLLECTION
+  DEFAULTS_CHAIN DEFAULTS_CHAIN_CHILDREN
+  REFCAT_DATASET_TYPE REFCAT_STORAGE_CLASS REFCAT_DIMENSION REFCAT_FORMATTER
+  SKYMAP_CONFIG RAW_YEARS JOBS TRANSFER DRY_RUN
+  VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS
+  MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
+)
+# Settings that name a path: made absolute (from the current directory) once loaded.
+DP02_PATH_SETTINGS=(DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP REPO STATE_DIR
+  SKYMAP_CONFIG VISIT_LIST MINI_DIR)
+
+# ---------------------------------------------------------------- messages and errors
+
+dp02_log() {
+  # Progress line on the console (stderr keeps stdout free for data such as dry-run lines).
+  printf '%s\n' "$*" >&2
+}
+
+dp02_warn() {
+  printf '%s: warning: %s\n' "$DP02_SCRIPT" "$*" >&2
+}
+
+dp02_die() {
+  # One paragraph naming the input, the problem and the fix; exit status 2 by default.
+  local status=2
+  if [[ "${1:-}" =~ ^[0-9]+$ ]]; then status=$1; shift; fi
+  local msg
+  msg=$(dp02_redact "$*")
+  printf '%s: error: %s\n' "$DP02_SCRIPT" "$msg" | fold -s -w 100 >&2
+  if [[ -n "${DP02_STEP_LOG:-}" && -f "$DP02_STEP_LOG" ]]; then
+    printf 'error: %s\n' "$msg" >>"$DP02_STEP_LOG"
+  fi
+  exit "$status"
+}
+
+dp02_redact() {
+  # Hide the password of any URL (scheme://user:password@host) in the text given.
+  printf '%s' "$*" | sed -E 's#(://[^/:@[:space:]]*):[^@/[:space:]]*@#\1:***@#g'
+}
+
+dp02_usage_exit() {
+  # Print the calling script's usage text (a `usage` function) and exit 0.
+  usage
+  exit 0
+}
+
+# ---------------------------------------------------------------- settings
+
+_dp02_read_env_file() {
+  # Print KEY<TAB>value for each assignment of an env file (comments and blanks skipped).
+  local file=$1 line key value
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    [[ -z "$line" || "$line" == \#* ]] && continue
+    line="${line#export }"
+    if [[ ! "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]]; then
+      dp02_die "the settings file $file has a line that is not KEY=value: '$line'. Fix that line (see .env.example for the format)."
+    fi
+    key=${BASH_REMATCH[1]}
+    value=${BASH_REMATCH[2]}
+    value="${value%"${value##*[![:space:]]}"}"
+    if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then
+      value=${BASH_REMATCH[1]}
+    fi
+    printf '%s\t%s\n' "$key" "$value"
+  done <"$file"
+}
+
+_dp02_expand() {
+  # Replace each ${NAME} in $1 by the resolved value of NAME (depth-limited).
+  local text=$1 depth=${2:-0} name
+  while [[ "$text" =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
+    name=${BASH_REMATCH[1]}
+    ((depth < 10)) || dp02_die "the setting references loop through \${$name}: fix the settings file so that no setting refers to itself."
+    text=${text//\$\{$name\}/$(_dp02_resolve "$name" $((depth + 1)))}
+  done
+  printf '%s' "$text"
+}
+
+_dp02_resolve() {
+  # The final value of one setting: environment first, then the files in precedence order.
+  local name=$1 depth=${2:-0}
+  if [[ -n "${_DP02_FROM_ENV[$name]+x}" ]]; then
+    printf '%s' "${_DP02_FROM_ENV[$name]}"
+  elif [[ -n "${_DP02_FILE_VALUES[$name]+x}" ]]; then
+    _dp02_expand "${_DP02_FILE_VALUES[$name]}" "$depth"
+  fi
+}
+
+dp02_load_config() {
+  # Resolve every setting into a shell variable of the same name, exported.
+  declare -gA _DP02_FROM_ENV=() _DP02_FILE_VALUES=()
+  local name key value file
+  for name in "${DP02_SETTINGS[@]}" ENV_FILE; do
+    if [[ -n "${!name+x}" ]]; then _DP02_FROM_ENV[$name]=${!name}; fi
+  done
+  local env_file=${ENV_FILE:-.env}
+  local profile=${PROFILE:-}
+  if [[ -z "$profile" && -f "$env_file" ]]; then
+    profile=$(_dp02_read_env_file "$env_file" | awk -F'\t' '$1 == "PROFILE" {v = $2} END {print v}')
+  fi
+  profile=${profile:-mini}
+  local profile_file="$DP02_HOME/etc/$profile.env"
+  if [[ ! -f "$profile_file" ]]; then
+    local known=() f
+    for f in "$DP02_HOME"/etc/*.env; do
+      f=$(basename "$f" .env)
+      [[ "$f" == defaults ]] || known+=("$f")
+    done
+    dp02_die "PROFILE=$profile names no profile: $profile_file does not exist. Use one of: ${known[*]}."
+  fi
+  # Lowest precedence first, so that later files overwrite earlier ones.
+  for file in "$DP02_HOME/etc/defaults.env" "$profile_file" "$env_file"; do
+    [[ -f "$file" ]] || continue
+    while IFS=$'\t' read -r key value; do
+      _DP02_FILE_VALUES[$key]=$value
+    done < <(_dp02_read_env_file "$file")
+  done
+  _DP02_FILE_VALUES[PROFILE]=$profile
+  for name in "${DP02_SETTINGS[@]}"; do
+    value=$(_dp02_resolve "$name")
+    printf -v "$name" '%s' "$value"
+    export "${name?}"
+  done
+  for name in "${DP02_PATH_SETTINGS[@]}"; do
+    value=${!name}
+    if [[ -n "$value" && "$value" != /* ]]; then
+      printf -v "$name" '%s' "$PWD/$value"
+    fi
+  done
+  DP02_STAMPS="$STATE_DIR/stamps"
+  DP02_LOGS="$STATE_DIR/logs"
+  export DP02_STAMPS DP02_LOGS
+}
+
+dp02_require_set() {
+  # Each named setting must be non-empty.
+  local name
+  for name in "$@"; do
+    [[ -n "${!name:-}" ]] || dp02_die "the setting $name is empty, and this step needs it. Set $name in your .env (see .env.example for its meaning and default) or on the command line (make ... $name=VALUE)."
+  done
+}
+
+dp02_require_dir() {
+  # The setting names an existing, readable directory.
+  local name=$1
+  dp02_require_set "$name"
+  [[ -d "${!name}" ]] || dp02_die "$name=${!name} does not exist or is not a directory. Point $name at the right directory in your .env (or make the inputs with 'make mini-inputs' for the miniature tree)."
+  [[ -r "${!name}" && -x "${!name}" ]] || dp02_die "$name=${!name} is not readable by this user. Fix its permissions or point $name elsewhere."
+}
+
+dp02_require_file() {
+  # The setting names an existing, readable file.
+  local name=$1
+  dp02_require_set "$name"
+  [[ -f "${!name}" ]] || dp02_die "$name=${!name} does not exist or is not a file. Point $name at the right file in your .env."
+  [[ -r "${!name}" ]] || dp02_die "$name=${!name} is not readable by this user. Fix its permissions or point $name elsewhere."
+}
+
+dp02_require_positive_int() {
+  local name=$1
+  [[ "${!name:-}" =~ ^[1-9][0-9]*$ ]] || dp02_die "$name=${!name:-} is not a positive whole number. Set $name to 1 or more."
+}
+
+dp02_require_registry_url() {
+  # REGISTRY_DB is empty (SQLite) or a PostgreSQL URL without a password.
+  [[ -z "$REGISTRY_DB" ]] && return 0
+  if [[ "$REGISTRY_DB" =~ ^[a-z0-9+]+://[^/@]*:[^/@]*@ ]]; then
+    dp02_die "REGISTRY_DB=$(dp02_redact "$REGISTRY_DB") carries a password. Passwords must never be in a URL or in .env: remove it from REGISTRY_DB and put it in a db-auth file (mode 600) named by LSST_DB_AUTH or at ~/.lsst/db-auth.yaml, with an entry {url: ..., username: ..., password: ...}."
+  fi
+  [[ "$REGISTRY_DB" =~ ^postgresql(\+psycopg2)?:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver)."
+}
+
+dp02_is_sqlite() {
+  [[ -z "$REGISTRY_DB" ]]
+}
+
+# ---------------------------------------------------------------- steps
+
+dp02_steps() {
+  # The ordered list of steps of `make repo`, one per line (raws expanded per year).
+  local year
+  printf '%s\n' check-inputs create register-instrument import-calibs curated-calibs \
+    register-skymap refcat-table refcats
+  for year in $RAW_YEARS; do printf 'raws-%s\n' "$year"; done
+  printf '%s\n' visits chain verify
+}
+
+dp02_step_index() {
+  # Print "k/N" for step $1.
+  local step=$1 k=0 n=0 s
+  while IFS= read -r s; do
+    n=$((n + 1))
+    [[ "$s" == "$step" ]] && k=$n
+  done < <(dp02_steps)
+  printf '%s/%s' "$k" "$n"
+}
+
+dp02_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
+dp02_epoch() { date +%s.%N; }
+
+dp02_toolkit_revision() {
+  git -C "$DP02_HOME" rev-parse --short HEAD 2>/dev/null || printf 'unknown'
+}
+
+dp02_stack_version() {
+  # The daf_butler version of the runtime, and the stack tag when one is set up.
+  local v
+  v=$(python3 -c 'import lsst.daf.butler.version as v; print(v.__version__)' 2>/dev/null) || v=unknown
+  printf 'daf_butler %s' "$v"
+  if [[ -n "${LSST_DISTRIB_DIR:-}" ]]; then
+    printf ', lsst_distrib %s' "$(basename "$(dirname "$LSST_DISTRIB_DIR")")"
+  fi
+}
+
+dp02_dry_run() {
+  [[ -n "${DRY_RUN:-}" && "${DRY_RUN}" != 0 ]]
+}
+
+_dp02_lock() {
+  # SQLite allows one writer: a second build step on the same SQLite registry is refused
+  # before it starts rather than left to time out or corrupt the file.
+  dp02_is_sqlite || return 0
+  exec {DP02_LOCK_FD}>"$STATE_DIR/.registry.lock"
+  if ! flock -n "$DP02_LOCK_FD"; then
+    dp02_die 3 "another step ($(cat "$STATE_DIR/.registry.owner" 2>/dev/null || echo unknown)) is writing to the SQLite registry of REPO=$REPO. SQLite takes one writer at a time, so concurrent steps (make -j, or two builds on one repository) would serialize or time out. Run the steps one after another (make without -j), or use a PostgreSQL registry (REGISTRY_DB) to ingest years concurrently."
+  fi
+  printf '%s (pid %s)\n' "$DP02_STEP" "$$" >"$STATE_DIR/.registry.owner"
+}
+
+dp02_step_begin() {
+  # Start step $1: lock, open its log, note the start time. Nothing is written in a dry run.
+  DP02_STEP=$1
+  DP02_STEP_START=$(dp02_now)
+  DP02_STEP_T0=$(dp02_epoch)
+  DP02_STEP_COMMANDS=()
+  DP02_STEP_OPEN=1
+  if dp02_dry_run; then
+    DP02_STEP_LOG=
+    return 0
+  fi
+  mkdir -p "$DP02_STAMPS" "$DP02_LOGS"
+  _dp02_lock
+  DP02_STEP_LOG="$DP02_LOGS/$DP02_STEP.log"
+  printf '# step %s started %s (toolkit %s)\n' "$DP02_STEP" "$DP02_STEP_START" \
+    "$(dp02_toolkit_revision)" >"$DP02_STEP_LOG"
+  trap '_dp02_step_exit $?' EXIT
+}
+
+_dp02_step_exit() {
+  # EXIT trap: a step that did not reach dp02_step_done failed; say so once, with its log.
+  local status=$1
+  [[ -n "${DP02_STEP_OPEN:-}" ]] || return 0
+  DP02_STEP_OPEN=
+  [[ -n "${DP02_STEP_LOG:-}" ]] && printf '# step %s FAILED (exit %s) %s\n' "$DP02_STEP" "$status" "$(dp02_now)" >>"$DP02_STEP_LOG"
+  dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... FAILED (exit $status), log: ${DP02_STEP_LOG:-none}"
+}
+
+dp02_step_done() {
+  # Finish the step: write its stamp atomically and print the one console line.
+  # $1 (optional) says why nothing had to be done ("already done (...)").
+  local note=${1:-} end t1 duration tmp
+  end=$(dp02_now)
+  t1=$(dp02_epoch)
+  duration=$(awk -v a="$DP02_STEP_T0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+  DP02_STEP_OPEN=
+  if dp02_dry_run; then
+    return 0
+  fi
+  tmp=$(mktemp "$DP02_STAMPS/.$DP02_STEP.XXXXXX")
+  {
+    printf 'step: %s\n' "$DP02_STEP"
+    printf 'start: %s\n' "$DP02_STEP_START"
+    printf 'end: %s\n' "$end"
+    printf 'duration_s: %s\n' "$duration"
+    printf 'result: %s\n' "${note:-done}"
+    printf 'toolkit_revision: %s\n' "$(dp02_toolkit_revision)"
+    printf 'stack: %s\n' "$(dp02_stack_version)"
+    printf 'commands:\n'
+    local c
+    for c in "${DP02_STEP_COMMANDS[@]}"; do printf '  - %s\n' "$(dp02_redact "$c")"; done
+  } >"$tmp"
+  mv -f "$tmp" "$DP02_STAMPS/$DP02_STEP.done"
+  printf '# step %s done %s in %s s%s\n' "$DP02_STEP" "$end" "$duration" "${note:+ ($note)}" >>"$DP02_STEP_LOG"
+  if [[ -n "$note" ]]; then
+    dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... $note"
+  else
+    dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... done in $duration s"
+  fi
+}
+
+_dp02_quote() {
+  # The command line as one string a person could paste into a shell.
+  local out="" a
+  for a in "$@"; do out+="${out:+ }$(printf '%q' "$a")"; done
+  printf '%s' "$out"
+}
+
+dp02_run() {
+  # Run a command as part of the current step: recorded in the stamp, output to the log;
+  # in a dry run only printed.
+  local line
+  line=$(_dp02_quote "$@")
+  if dp02_dry_run; then
+    printf '%s\n' "$(dp02_redact "$line")"
+    return 0
+  fi
+  DP02_STEP_COMMANDS+=("$line")
+  printf '$ %s\n' "$(dp02_redact "$line")" >>"$DP02_STEP_LOG"
+  local status=0
+  if [[ -t 2 && -n "${DP02_SHOW_OUTPUT:-}" ]]; then
+    "$@" 2>&1 | tee -a "$DP02_STEP_LOG" >&2 || status=${PIPESTATUS[0]}
+  else
+    "$@" >>"$DP02_STEP_LOG" 2>&1 || status=$?
+  fi
+  if ((status != 0)); then
+    dp02_log "--- last lines of $DP02_STEP_LOG:"
+    tail -n 15 "$DP02_STEP_LOG" | sed 's/^/    /' >&2
+    return "$status"
+  fi
+}
+
+dp02_butler() {
+  # Run `butler CMD ARGS...` with the step's JSON log file; --progress on a terminal for
+  # the long ingest commands.
+  local global=() show=
+  dp02_dry_run || global+=(--log-file "$DP02_LOGS/$DP02_STEP.json")
+  case "$1" in
+    ingest-raws | ingest-files | import | define-visits)
+      if [[ -t 2 ]]; then global+=(--progress) show=1; fi ;;
+  esac
+  DP02_SHOW_OUTPUT=$show dp02_run butler "${global[@]}" "$@"
+}
+
+dp02_python() {
+  # Run one of the py/ scripts with the runtime's Python (the venv's or the stack's).
+  local script=$1
+  shift
+  python3 "$DP02_HOME/py/$script" "$@"
+}
+
+# ---------------------------------------------------------------- the stack
+
+dp02_command_package() {
+  # Which package provides a butler subcommand (REFERENCE section 2).
+  case "$1" in
+    register-instrument) printf 'obs_base at v23, pipe_base from release 24' ;;
+    write-curated-calibrations | ingest-raws | define-visits) printf 'obs_base' ;;
+    register-skymap) printf 'pipe_tasks' ;;
+    *) printf 'daf_butler' ;;
+  esac
+}
+
+dp02_require_butler() {
+  command -v butler >/dev/null 2>&1 || dp02_die "the butler command is not on PATH. Run 'make install' for the lite runtime (.venv), or set up the LSST stack ('source loadLSST.bash && setup lsst_distrib'), or use the container (make docker-repo)."
+  command -v python3 >/dev/null 2>&1 || dp02_die "python3 is not on PATH. Run 'make install' or set up the LSST stack."
+}
+
+dp02_require_command() {
+  # A stack command must exist before the step calls it: `butler CMD --help` exits 0.
+  local cmd=$1
+  dp02_require_butler
+  dp02_dry_run && return 0
+  if ! butler "$cmd" --help >/dev/null 2>&1; then
+    dp02_die 4 "the butler command '$cmd' is not available in this runtime. It is provided by the LSST stack package $(dp02_command_package "$cmd"), which is not on PyPI, so the lite runtime (.venv) cannot run this step. Run the build in the container (make docker-repo, see README 'Container'), or on a site install of the stack after 'source loadLSST.bash && setup lsst_distrib'."
+  fi
+}
+
+dp02_repo_exists() {
+  [[ -f "$REPO/butler.yaml" ]]
+}
+
+dp02_require_repo() {
+  dp02_dry_run && return 0
+  dp02_repo_exists || dp02_die "REPO=$REPO is not a butler repository (no butler.yaml). Run 'make create' first, or point REPO at the repository you are building."
+}
+
+# ---------------------------------------------------------------- script start
+
+dp02_init() {
+  # Common start of every script: --help, settings. $1 is the step name, the rest are the
+  # script's arguments.
+  DP02_STEP=$1
+  shift
+  local a
+  for a in "$@"; do
+    case "$a" in -h | --help) dp02_usage_exit ;; esac
+  done
+  dp02_load_config
+}
+
+# ---------------------------------------------------------------- check before acting
+
+dp02_state() {
+  # Ask the registry whether the step's work is there: py/repo_state.py CHECK ARGS...
+  # Returns 0 (done) or 10 (work remains), its one-line summary in DP02_STATE_SUMMARY.
+  # A repository the step must not touch stops the step with the checker's explanation.
+  # In a dry run nothing is asked: the whole command is shown.
+  DP02_STATE_SUMMARY=
+  dp02_dry_run && return 10
+  local status=0 err
+  err=$(mktemp)
+  DP02_STATE_SUMMARY=$(python3 "$DP02_HOME/py/repo_state.py" "$@" 2>"$err") || status=$?
+  [[ -n "${DP02_STEP_LOG:-}" ]] && {
+    printf '# registry check %s: %s (state %s)\n' "$1" "$DP02_STATE_SUMMARY" "$status"
+    cat "$err"
+  } >>"$DP02_STEP_LOG"
+  local msg
+  msg=$(sed 's/^repo_state: //' "$err")
+  rm -f "$err"
+  case "$status" in
+    0 | 10) return "$status" ;;
+    11) dp02_die 5 "$msg" ;;
+    *) dp02_die 5 "the registry check '$1' of REPO=$REPO failed (exit $status): $(printf '%s' "$msg" | tail -n 3) See the step log for the whole message." ;;
+  esac
+}

@@ -1,0 +1,1 @@
+# Container targets (docker-build, docker-repo, docker-shell, in-container): see README "Container".

@@ -1,0 +1,86 @@
+"""Write the seed config of ``butler create`` from a template in ``etc/``.
+
+SQLite when no registry URL is given, PostgreSQL otherwise (with ``namespace`` when one
+is given). The URL must not carry a password: daf_butler reads it from the db-auth file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import string
+import sys
+import tempfile
+from pathlib import Path
+
+ETC = Path(__file__).resolve().parent.parent / "etc"
+_PASSWORD_IN_URL = re.compile(r"^[a-z0-9+]+://[^/@]*:[^/@]*@")
+
+
+def render(registry_db: str, namespace: str) -> str:
+    """Return the seed config text.
+
+    Parameters
+    ----------
+    registry_db : `str`
+        PostgreSQL URL without password, or empty for SQLite.
+    namespace : `str`
+        Optional schema name (PostgreSQL only).
+
+    Returns
+    -------
+    text : `str`
+        The YAML text of the seed config.
+    """
+    if not registry_db:
+        if namespace:
+            raise ValueError(
+                "REGISTRY_NAMESPACE is set but REGISTRY_DB is empty (SQLite): a namespace is "
+                "a PostgreSQL schema. Unset REGISTRY_NAMESPACE or set REGISTRY_DB."
+            )
+        return (ETC / "butler-seed.sqlite.yaml").read_text()
+    if _PASSWORD_IN_URL.match(registry_db):
+        raise ValueError(
+            "REGISTRY_DB carries a password. Remove it from the URL and put it in the "
+            "db-auth file (mode 600) named by LSST_DB_AUTH."
+        )
+    template = string.Template((ETC / "butler-seed.postgresql.yaml").read_text())
+    text = template.substitute(registry_db=registry_db)
+    if namespace:
+        text += f"  namespace: {namespace}\n"
+    return text
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as stream:
+            stream.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", required=True, type=Path, help="seed file to write")
+    parser.add_argument("--registry-db", default="", help="PostgreSQL URL; empty for SQLite")
+    parser.add_argument("--namespace", default="", help="PostgreSQL schema (optional)")
+    args = parser.parse_args(argv)
+    try:
+        text = render(args.registry_db, args.namespace)
+    except ValueError as exc:
+        print(f"make_seed_config: error: {exc}", file=sys.stderr)
+        return 2
+    write_atomically(args.output, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

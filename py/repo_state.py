@@ -1,0 +1,235 @@
+"""Ask the registry whether a step's work is already there (check before acting).
+
+Stamps say what make believes; the registry says what is true. Each subcommand answers
+for one step, by exit status: 0 = the work is done, 10 = (some) work remains, 11 = the
+repository is in a state the step must not touch (the message says what and how to fix),
+2 = bad input. Only registry calls that exist at daf_butler 23 and today are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+DONE = 0
+TODO = 10
+STOP = 11
+VISIT_DIR = re.compile(r"\A[0-9]{8}\Z")
+
+
+class StateError(Exception):
+    """The repository is in a state the step must not touch."""
+
+
+def _butler(repo: str) -> Any:
+    from lsst.daf.butler import Butler
+
+    return Butler(repo, writeable=False)
+
+
+def _collections(registry: Any) -> set[str]:
+    return set(registry.queryCollections())
+
+
+def _dataset_type_exists(registry: Any, name: str) -> bool:
+    return any(dt.name == name for dt in registry.queryDatasetTypes(name))
+
+
+def check_create(repo: str) -> tuple[int, str]:
+    """Is there a repository with a schema at ``repo``?"""
+    if not (Path(repo) / "butler.yaml").exists():
+        return TODO, f"no butler.yaml in {repo}"
+    try:
+        butler = _butler(repo)
+        list(butler.registry.queryCollections())
+    except Exception as exc:  # noqa: BLE001 -- any failure here means a half-made repository
+        raise StateError(
+            f"{repo}/butler.yaml exists but its registry does not answer with a schema "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). This is "
+            "what a create that failed part way leaves behind (for example when the database "
+            f"was unreachable). Clean up: remove {repo} (rm -r {repo}), and with PostgreSQL "
+            "drop the schema or database tables it may have made, then run 'make create' again."
+        ) from None
+    return DONE, "butler.yaml and registry schema present"
+
+
+def _load_yaml(path: Path) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path) as stream:
+        return yaml.load(stream, Loader=loader)
+
+
+def export_counts(export: Path) -> Counter:
+    """Count the datasets of an export file per (dataset type, run)."""
+    content = _load_yaml(export)
+    counts: Counter = Counter()
+    for item in content.get("data", []) if isinstance(content, dict) else []:
+        if item.get("type") != "dataset":
+            continue
+        key = (item["dataset_type"], item["run"])
+        for record in item.get("records", []):
+            data_ids = record.get("data_id", [])
+            counts[key] += len(data_ids) if isinstance(data_ids, list) else 1
+    return counts
+
+
+def check_import(repo: str, export: Path, calib_collection: str) -> tuple[int, str]:
+    """Are the datasets of an export file all in the repository?"""
+    expected = export_counts(export)
+    registry = _butler(repo).registry
+    collections = _collections(registry)
+    found: Counter = Counter()
+    for dataset_type, run in expected:
+        if run in collections and _dataset_type_exists(registry, dataset_type):
+            found[(dataset_type, run)] = len(
+                set(registry.queryDatasets(dataset_type, collections=[run]))
+            )
+    total = sum(expected.values())
+    present = sum(found.values())
+    if present == 0:
+        return TODO, f"0/{total} datasets of {export} present"
+    complete = all(found[k] == v for k, v in expected.items())
+    if complete and calib_collection in collections:
+        return DONE, f"{present}/{total} datasets of export.yaml present"
+    lines = [
+        f"  {dt} in {run}: {found[(dt, run)]} of {n}"
+        for (dt, run), n in sorted(expected.items())
+        if found[(dt, run)] != n
+    ]
+    if calib_collection not in collections:
+        lines.append(f"  collection {calib_collection}: missing")
+    raise StateError(
+        f"the repository holds part of the calibration import ({present} of {total} datasets "
+        f"of {export}); what is missing:\n" + "\n".join(lines) + "\nA second import would fail "
+        "on the datasets already there. Remove the partial import (butler remove-runs for the "
+        "runs above, and remove-collections for the calibration collections) and run "
+        "'make import-calibs' again, or rebuild the repository from scratch."
+    )
+
+
+def check_collection(repo: str, name: str) -> tuple[int, str]:
+    """Does the collection exist?"""
+    if name in _collections(_butler(repo).registry):
+        return DONE, f"collection {name} exists"
+    return TODO, f"collection {name} does not exist"
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def check_refcats(
+    repo: str, table: Path, dataset_type: str, collection: str, dimension: str, output: Path
+) -> tuple[int, str]:
+    """Which rows of the refcat table are not yet ingested? Writes them to ``output``."""
+    from astropy.table import Table
+
+    rows = Table.read(table, format="ascii.ecsv")
+    registry = _butler(repo).registry
+    present: set[int] = set()
+    if collection in _collections(registry) and _dataset_type_exists(registry, dataset_type):
+        for ref in registry.queryDatasets(dataset_type, collections=[collection]):
+            present.add(int(ref.dataId[dimension]))
+    keep = [int(v) not in present for v in rows[dimension]]
+    remaining = rows[keep]
+    summary = f"{len(rows) - len(remaining)}/{len(rows)} in {collection}"
+    if len(remaining) == 0:
+        return DONE, summary
+    _write_atomically(output, lambda tmp: remaining.write(tmp, format="ascii.ecsv", overwrite=True))
+    return TODO, summary
+
+
+def check_raws(repo: str, instrument: str, year_dir: Path, output: Path) -> tuple[int, str]:
+    """Which visit directories of a year hold exposures not yet registered?
+
+    Writes the absolute paths of those directories to ``output``, one per line. ingest-raws
+    writes each exposure (its record and all its raws) in one transaction, so a registered
+    exposure is complete.
+    """
+    if not year_dir.is_dir():
+        raise StateError(f"{year_dir} is not a directory: check DP02_RAW and RAW_YEARS.")
+    with os.scandir(year_dir) as entries:
+        visits = sorted(e.name for e in entries if e.is_dir() and VISIT_DIR.match(e.name))
+    if not visits:
+        raise StateError(
+            f"{year_dir} holds no visit directory (8-digit names): check DP02_RAW and RAW_YEARS."
+        )
+    registry = _butler(repo).registry
+    registered = {
+        int(rec.id) for rec in registry.queryDimensionRecords("exposure", instrument=instrument)
+    }
+    remaining = [v for v in visits if int(v) not in registered]
+    summary = f"{len(visits) - len(remaining)}/{len(visits)} exposures registered"
+    if not remaining:
+        return DONE, summary
+    text = "".join(f"{year_dir.absolute() / v}\n" for v in remaining)
+    _write_atomically(output, lambda tmp: Path(tmp).write_text(text))
+    return TODO, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: prints the summary on stdout, exits with the state."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="check", required=True)
+    p = sub.add_parser("create", help="repository with schema?")
+    p.add_argument("repo")
+    p = sub.add_parser("import", help="datasets of an export file present?")
+    p.add_argument("repo")
+    p.add_argument("export", type=Path)
+    p.add_argument("calib_collection")
+    p = sub.add_parser("collection", help="collection exists?")
+    p.add_argument("repo")
+    p.add_argument("name")
+    p = sub.add_parser("refcats", help="refcat rows not yet ingested")
+    p.add_argument("repo")
+    p.add_argument("table", type=Path)
+    p.add_argument("dataset_type")
+    p.add_argument("collection")
+    p.add_argument("dimension")
+    p.add_argument("-o", "--output", required=True, type=Path)
+    p = sub.add_parser("raws", help="visit directories not yet ingested")
+    p.add_argument("repo")
+    p.add_argument("instrument")
+    p.add_argument("year_dir", type=Path)
+    p.add_argument("-o", "--output", required=True, type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.check == "create":
+            state, summary = check_create(args.repo)
+        elif args.check == "import":
+            state, summary = check_import(args.repo, args.export, args.calib_collection)
+        elif args.check == "collection":
+            state, summary = check_collection(args.repo, args.name)
+        elif args.check == "refcats":
+            state, summary = check_refcats(
+                args.repo, args.table, args.dataset_type, args.collection, args.dimension,
+                args.output,
+            )
+        else:
+            state, summary = check_raws(args.repo, args.instrument, args.year_dir, args.output)
+    except StateError as exc:
+        print(f"repo_state: {exc}", file=sys.stderr)
+        return STOP
+    print(summary)
+    return state
+
+
+if __name__ == "__main__":
+    sys.exit(main())
