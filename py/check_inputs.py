@@ -1,0 +1,1000 @@
+"""Preflight of the DP0.2 inputs (step ``check-inputs``, first step of ``make repo``).
+
+Reads the four input trees and the places the build will write to, never
+writes into the inputs, and reports every problem at once:
+
+- every ``DP02_*`` tree exists and is readable;
+- raws: each year of ``RAW_YEARS`` is present; visit directories are named with
+  8 digits and each holds at least one ``lsst_a_*.fits`` file and an
+  ``_index.json`` (a missing index is a warning: ingest is slower, and
+  ``make raw-indexes`` writes them); with ``VISIT_LIST``, the visits missing
+  from the tree and the extra ones; with ``EXPECTED_VISITS``, the count;
+- calibrations: ``export.yaml`` parses, its format version is one the stack
+  reads, and every file it names exists (relative to ``DP02_CALIB``);
+- refcats: every file of ``cal_ref_cat/`` is named ``<htm7 id>.fits`` (other
+  names are skipped by the refcat table and listed); with ``EXPECTED_REFCATS``,
+  the count;
+- the sky map config exists and sets ``config.name``;
+- ``REPO`` and ``STATE_DIR`` can be written and have free space;
+- with a PostgreSQL registry, ``bin/db-check`` passes.
+
+Output: a table on stdout (and in ``--table``), and a JSON report (``--report``),
+both written atomically. Exit status 1 when any check has an error, 0 otherwise
+(warnings included), 2 for bad arguments.
+
+Speed matters (the full DP0.2 layout has 19,852 visit directories): directories
+are listed with `os.scandir`, index files are only looked up, never parsed, and
+no subprocess is started per file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+REPORT_VERSION = 1
+
+VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
+RAW_FILE_RE = re.compile(r"^lsst_a_.*\.fits$")
+REFCAT_NAME_RE = re.compile(r"^([0-9]{6})\.fits$")
+SKYMAP_NAME_RE = re.compile(r"""^\s*config\.name\s*=\s*(['"])(.+?)\1""", re.MULTILINE)
+
+HTM7_MIN = 8 * 4**7
+"""Smallest HTM level-7 trixel id (131072): ids of level L are in [8*4^L, 16*4^L)."""
+HTM7_MAX = 16 * 4**7
+"""One past the largest HTM level-7 trixel id (262144)."""
+
+FALLBACK_EXPORT_VERSION = (1, 0, 2)
+"""daf_butler's ``EXPORT_FORMAT_VERSION`` when the installed one cannot be read.
+
+The YAML import backend of daf_butler (``transfers/_yaml.py``) reads a file whose
+``version`` has the same major number as its own ``EXPORT_FORMAT_VERSION`` and a
+minor number not above its own; the patch number is free, and the legacy
+integer ``version: 0`` is read as 1.0.0. v23 wrote 1.0.1 (23.0.0) and 1.0.2;
+daf_butler 30 writes and reads 1.0.2, so every 1.0.x export reads on both.
+"""
+
+MAX_LISTED = 20
+"""How many names a message lists before saying "and N more"."""
+
+ERROR = "error"
+WARNING = "warning"
+OK = "ok"
+SKIPPED = "skipped"
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+
+
+class Report:
+    """Collects the result of each check.
+
+    Each check is a dict with keys ``check`` (a dotted name), ``status``
+    (``ok``, ``warning``, ``error`` or ``skipped``), ``summary`` (one line) and
+    ``details`` (a JSON-able dict).
+    """
+
+    def __init__(self) -> None:
+        self.checks: list[dict[str, Any]] = []
+        self.figures: dict[str, Any] = {}
+
+    def add(self, check: str, status: str, summary: str, **details: Any) -> None:
+        """Record one check result.
+
+        Parameters
+        ----------
+        check : `str`
+            Name of the check, e.g. ``raw.index-files``.
+        status : `str`
+            ``ok``, ``warning``, ``error`` or ``skipped``.
+        summary : `str`
+            One-line explanation, naming the input and the fix when not ok.
+        **details
+            Extra JSON-able values for the report.
+        """
+        self.checks.append({"check": check, "status": status, "summary": summary,
+                            "details": details})
+
+    def count(self, status: str) -> int:
+        """Return how many checks have the given status."""
+        return sum(1 for c in self.checks if c["status"] == status)
+
+
+def listed(names: list[Any], limit: int = MAX_LISTED) -> str:
+    """Return a short comma-separated list of names, truncated after ``limit``.
+
+    Parameters
+    ----------
+    names : `list`
+        Names or ids to list (already sorted).
+    limit : `int`
+        How many to show.
+
+    Returns
+    -------
+    text : `str`
+        E.g. ``"a, b, c and 12 more"``.
+    """
+    shown = ", ".join(str(n) for n in names[:limit])
+    if len(names) > limit:
+        shown += f" and {len(names) - limit} more"
+    return shown
+
+
+# ---------------------------------------------------------------------------
+# Trees
+# ---------------------------------------------------------------------------
+
+
+def readable_dir(path: str) -> str | None:
+    """Return why ``path`` is not a readable directory, or `None` if it is."""
+    if not path:
+        return "is not set"
+    if not os.path.exists(path):
+        return "does not exist"
+    if not os.path.isdir(path):
+        return "is not a directory"
+    if not os.access(path, os.R_OK | os.X_OK):
+        return "is not readable by this user"
+    return None
+
+
+def check_trees(report: Report, trees: dict[str, str]) -> dict[str, bool]:
+    """Check that each input tree exists and is readable.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    trees : `dict` [`str`, `str`]
+        Setting name to directory.
+
+    Returns
+    -------
+    usable : `dict` [`str`, `bool`]
+        Whether each tree can be checked further.
+    """
+    usable = {}
+    for name, path in trees.items():
+        problem = readable_dir(path)
+        usable[name] = problem is None
+        if problem is None:
+            report.add(f"tree.{name}", OK, f"{name}={path} is a readable directory", path=path)
+        else:
+            report.add(f"tree.{name}", ERROR,
+                       f"{name}={path} {problem}. Point {name} at the right directory in "
+                       "your .env (or 'make mini-inputs' for the miniature tree).", path=path)
+    return usable
+
+
+# ---------------------------------------------------------------------------
+# Raws
+# ---------------------------------------------------------------------------
+
+
+def scan_visit_dir(path: str) -> tuple[bool, bool]:
+    """Tell whether a visit directory has an index file and a raw file.
+
+    Stops listing as soon as both are found, so a full DP0.2 visit directory
+    (about 189 raws) is usually not listed to the end.
+
+    Parameters
+    ----------
+    path : `str`
+        The visit directory.
+
+    Returns
+    -------
+    has_index, has_raw : `tuple` [`bool`, `bool`]
+    """
+    has_index = has_raw = False
+    with os.scandir(path) as it:
+        for entry in it:
+            name = entry.name
+            if name == "_index.json":
+                has_index = True
+            elif not has_raw and name.startswith("lsst_a_") and name.endswith(".fits"):
+                has_raw = True
+            if has_index and has_raw:
+                break
+    return has_index, has_raw
+
+
+def scan_year(year_dir: str) -> dict[str, Any]:
+    """List one year directory of raws.
+
+    Parameters
+    ----------
+    year_dir : `str`
+        E.g. ``$DP02_RAW/y1-wfd``.
+
+    Returns
+    -------
+    scan : `dict`
+        ``visits`` (8-digit directory names), ``bad_dirs`` (other directories),
+        ``other_files`` (plain files), ``no_index``, ``no_raw``, ``unreadable``
+        (visit directories, by name).
+    """
+    visits: list[str] = []
+    bad_dirs: list[str] = []
+    other_files: list[str] = []
+    no_index: list[str] = []
+    no_raw: list[str] = []
+    unreadable: list[str] = []
+    with os.scandir(year_dir) as it:
+        entries = [(e.name, e.path, e.is_dir()) for e in it]
+    for name, path, is_dir in entries:
+        if not is_dir:
+            other_files.append(name)
+            continue
+        if not VISIT_DIR_RE.match(name):
+            bad_dirs.append(name)
+            continue
+        visits.append(name)
+        try:
+            has_index, has_raw = scan_visit_dir(path)
+        except OSError:
+            unreadable.append(name)
+            continue
+        if not has_index:
+            no_index.append(name)
+        if not has_raw:
+            no_raw.append(name)
+    for items in (visits, bad_dirs, other_files, no_index, no_raw, unreadable):
+        items.sort()
+    return {"visits": visits, "bad_dirs": bad_dirs, "other_files": other_files,
+            "no_index": no_index, "no_raw": no_raw, "unreadable": unreadable}
+
+
+def read_visit_list(path: str) -> list[int]:
+    """Read a visit list: one integer per line; blank lines and ``#`` comments skipped.
+
+    Parameters
+    ----------
+    path : `str`
+        The file.
+
+    Returns
+    -------
+    visits : `list` [`int`]
+
+    Raises
+    ------
+    ValueError
+        A line is not an integer (the message names the line).
+    """
+    visits = []
+    with open(path, encoding="utf-8") as stream:
+        for number, line in enumerate(stream, start=1):
+            text = line.split("#", 1)[0].strip()
+            if not text:
+                continue
+            try:
+                visits.append(int(text))
+            except ValueError:
+                raise ValueError(f"line {number} is not a visit id: {line.strip()!r}") from None
+    return visits
+
+
+def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
+               expected_visits: int | None) -> None:
+    """Run the raw checks (years, visit directories, index files, visit list, count).
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    raw : `str`
+        ``DP02_RAW``.
+    years : `list` [`str`]
+        ``RAW_YEARS``.
+    visit_list : `str`
+        ``VISIT_LIST`` (empty: not checked).
+    expected_visits : `int` or `None`
+        ``EXPECTED_VISITS``.
+    """
+    if not years:
+        report.add("raw.years", ERROR, "RAW_YEARS is empty: set it to the year directories "
+                   "of DP02_RAW to ingest (y1-wfd .. y5-wfd for DP0.2).")
+        return
+    missing_years = [y for y in years if readable_dir(os.path.join(raw, y)) is not None]
+    present = [y for y in years if y not in missing_years]
+    if missing_years:
+        report.add("raw.years", ERROR,
+                   f"year directories of RAW_YEARS missing or unreadable under DP02_RAW={raw}: "
+                   f"{listed(missing_years)}. Fix RAW_YEARS or DP02_RAW.",
+                   missing=missing_years, present=present)
+    else:
+        report.add("raw.years", OK, f"{len(years)} year directories present: {' '.join(years)}",
+                   present=present)
+
+    per_year: dict[str, Any] = {}
+    all_visits: dict[str, list[str]] = {}
+    bad_dirs: list[str] = []
+    other_files: list[str] = []
+    no_index: list[str] = []
+    no_raw: list[str] = []
+    unreadable: list[str] = []
+    for year in present:
+        scan = scan_year(os.path.join(raw, year))
+        per_year[year] = len(scan["visits"])
+        for v in scan["visits"]:
+            all_visits.setdefault(v, []).append(year)
+        bad_dirs += [f"{year}/{n}" for n in scan["bad_dirs"]]
+        other_files += [f"{year}/{n}" for n in scan["other_files"]]
+        no_index += [f"{year}/{n}" for n in scan["no_index"]]
+        no_raw += [f"{year}/{n}" for n in scan["no_raw"]]
+        unreadable += [f"{year}/{n}" for n in scan["unreadable"]]
+    n_visits = sum(per_year.values())
+    report.figures["visit_dirs"] = n_visits
+    report.figures["visit_dirs_per_year"] = per_year
+
+    if bad_dirs or unreadable:
+        report.add("raw.visit-dirs", ERROR,
+                   f"directories not named as an 8-digit visit id ({len(bad_dirs)}: "
+                   f"{listed(bad_dirs)}) or unreadable ({len(unreadable)}: {listed(unreadable)}) "
+                   f"under DP02_RAW={raw}. Rename or move them: ingest-raws would read them too.",
+                   bad_names=bad_dirs, unreadable=unreadable)
+    else:
+        report.add("raw.visit-dirs", OK, f"{n_visits} visit directories, all named with 8 digits",
+                   per_year=per_year)
+    if other_files:
+        report.add("raw.other-files", WARNING,
+                   f"{len(other_files)} files lie directly in year directories (not in a visit "
+                   f"directory): {listed(other_files)}.", files=other_files)
+    duplicated = sorted(v for v, ys in all_visits.items() if len(ys) > 1)
+    if duplicated:
+        where = [v + " (" + " ".join(all_visits[v]) + ")" for v in duplicated]
+        report.add("raw.duplicate-visits", ERROR,
+                   f"{len(duplicated)} visits appear in more than one year: {listed(where)}. "
+                   "Each visit must be in one year directory.", visits=duplicated)
+    if no_raw:
+        report.add("raw.raw-files", ERROR,
+                   f"{len(no_raw)} visit directories hold no raw file (lsst_a_*.fits): "
+                   f"{listed(no_raw)}. Complete or remove them.", visit_dirs=no_raw)
+    else:
+        report.add("raw.raw-files", OK, "every visit directory holds raw files")
+    if no_index:
+        report.add("raw.index-files", WARNING,
+                   f"{len(no_index)} visit directories have no _index.json: {listed(no_index)}. "
+                   "Ingest still works but opens every FITS file (slower). "
+                   "'make raw-indexes WRITE_INDEXES=yes' writes the missing ones.",
+                   visit_dirs=no_index)
+    else:
+        report.add("raw.index-files", OK, "every visit directory has an _index.json")
+
+    found_ids = {int(v) for v in all_visits}
+    if visit_list:
+        if not os.path.isfile(visit_list):
+            report.add("raw.visit-list", ERROR,
+                       f"VISIT_LIST={visit_list} does not exist. Point VISIT_LIST at the visit "
+                       "list (one id a line), or leave it empty to skip this check.")
+        else:
+            try:
+                wanted = set(read_visit_list(visit_list))
+            except (OSError, ValueError) as exc:
+                report.add("raw.visit-list", ERROR, f"VISIT_LIST={visit_list} cannot be read: "
+                           f"{exc}. Fix the file (one visit id a line).")
+            else:
+                missing = sorted(wanted - found_ids)
+                extra = sorted(found_ids - wanted)
+                if missing or extra:
+                    report.add("raw.visit-list", ERROR,
+                               f"the raw tree (RAW_YEARS={' '.join(years)}) does not match "
+                               f"VISIT_LIST={visit_list}: {len(missing)} listed visits missing "
+                               f"from the tree ({listed(missing)}), {len(extra)} visits in the "
+                               f"tree not in the list ({listed(extra)}).",
+                               missing=missing, extra=extra, listed=len(wanted))
+                else:
+                    report.add("raw.visit-list", OK,
+                               f"the {len(wanted)} visits of VISIT_LIST are all in the tree, "
+                               "and no other", listed=len(wanted))
+    else:
+        report.add("raw.visit-list", SKIPPED, "VISIT_LIST is empty")
+    if expected_visits is not None:
+        if n_visits != expected_visits:
+            report.add("raw.visit-count", ERROR,
+                       f"{n_visits} visit directories found in RAW_YEARS, EXPECTED_VISITS="
+                       f"{expected_visits}.", expected=expected_visits, found=n_visits)
+        else:
+            report.add("raw.visit-count", OK, f"{n_visits} visit directories = EXPECTED_VISITS",
+                       expected=expected_visits, found=n_visits)
+    else:
+        report.add("raw.visit-count", SKIPPED, "EXPECTED_VISITS is empty", found=n_visits)
+
+
+# ---------------------------------------------------------------------------
+# Calibrations
+# ---------------------------------------------------------------------------
+
+
+def yaml_loader() -> Any:
+    """Return a fast YAML loader class that accepts daf_butler's custom tags.
+
+    The export file carries tags such as ``!uuid``, ``!lsst.daf.butler.Timespan``
+    and ``!butler_time/tai/iso``; they are read as the plain value of the node.
+    ``yaml.CSafeLoader`` (libyaml) is used when available.
+
+    Returns
+    -------
+    loader : `type`
+        A `yaml.SafeLoader` subclass.
+    """
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class ExportLoader(base):  # type: ignore[misc,valid-type]
+        """Safe loader reading unknown tags as plain values."""
+
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    ExportLoader.add_multi_constructor("!", plain)
+    ExportLoader.add_multi_constructor("tag:", plain)
+    return ExportLoader
+
+
+def load_export(path: str) -> dict[str, Any]:
+    """Parse a ``butler export`` YAML file.
+
+    Parameters
+    ----------
+    path : `str`
+        The ``export.yaml``.
+
+    Returns
+    -------
+    export : `dict`
+        The parsed document.
+
+    Raises
+    ------
+    ValueError
+        The file is not a mapping with a ``data`` list.
+    """
+    import yaml
+
+    with open(path, "rb") as stream:
+        doc = yaml.load(stream, Loader=yaml_loader())  # noqa: S506 - a safe loader subclass
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise ValueError("it is not a butler export file (no 'data' list at the top)")
+    return doc
+
+
+def reader_export_version() -> tuple[tuple[int, int, int], str]:
+    """Return the export format version the installed daf_butler writes and reads.
+
+    Read from the source of ``lsst.daf.butler.transfers._yaml`` without importing
+    daf_butler (which takes seconds).
+
+    Returns
+    -------
+    version : `tuple` [`int`, `int`, `int`]
+        ``EXPORT_FORMAT_VERSION``.
+    origin : `str`
+        Where it came from.
+    """
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("lsst.daf.butler")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            source = os.path.join(location, "transfers", "_yaml.py")
+            try:
+                with open(source, encoding="utf-8") as stream:
+                    text = stream.read()
+            except OSError:
+                continue
+            match = re.search(r"EXPORT_FORMAT_VERSION\s*=\s*VersionTuple\(\s*(\d+)\s*,\s*(\d+)"
+                              r"\s*,\s*(\d+)\s*\)", text)
+            if match:
+                version = (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+                return version, "installed daf_butler"
+    return FALLBACK_EXPORT_VERSION, "daf_butler not found, assumed"
+
+
+def version_readable(value: Any, reader: tuple[int, int, int]) -> tuple[bool, str]:
+    """Tell whether daf_butler's YAML import reads an export of this ``version``.
+
+    Parameters
+    ----------
+    value : `typing.Any`
+        The ``version`` field of the export.
+    reader : `tuple` [`int`, `int`, `int`]
+        The reader's ``EXPORT_FORMAT_VERSION``.
+
+    Returns
+    -------
+    ok : `bool`
+    text : `str`
+        The version as text, or why it is not a version.
+    """
+    if value == 0:
+        return True, "0 (read as 1.0.0)"
+    text = str(value)
+    match = re.match(r"^(\d+)\.(\d+)\.(\d+)$", text)
+    if not match:
+        return False, f"{text!r} (not MAJOR.MINOR.PATCH)"
+    major, minor = int(match.group(1)), int(match.group(2))
+    return (major == reader[0] and minor <= reader[1]), text
+
+
+def export_files(doc: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
+    """List the files an export names, and count its datasets by dataset type.
+
+    Parameters
+    ----------
+    doc : `dict`
+        The parsed export.
+
+    Returns
+    -------
+    paths : `list` [`str`]
+        Unique file paths, in order of appearance.
+    counts : `dict` [`str`, `int`]
+        Dataset type name to number of dataset records.
+    """
+    paths: dict[str, None] = {}
+    counts: dict[str, int] = {}
+    for item in doc["data"]:
+        if not isinstance(item, dict) or item.get("type") != "dataset":
+            continue
+        name = str(item.get("dataset_type"))
+        for record in item.get("records") or []:
+            ids = record.get("dataset_id")
+            counts[name] = counts.get(name, 0) + (len(ids) if isinstance(ids, list) else 1)
+            path = record.get("path")
+            if path:
+                paths[str(path)] = None
+    return list(paths), counts
+
+
+def check_calibs(report: Report, calib: str) -> None:
+    """Run the calibration checks (export parses, version readable, files exist).
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    calib : `str`
+        ``DP02_CALIB``.
+    """
+    export = os.path.join(calib, "export.yaml")
+    if not os.path.isfile(export):
+        report.add("calib.export", ERROR, f"{export} does not exist: DP02_CALIB must hold the "
+                   "export.yaml written by 'butler export-calibs' and the files it names.")
+        return
+    try:
+        doc = load_export(export)
+    except Exception as exc:  # yaml.YAMLError, OSError, ValueError
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        report.add("calib.export", ERROR, f"{export} does not parse: {first}. "
+                   "Use the export.yaml that 'butler export-calibs' wrote.")
+        return
+    paths, counts = export_files(doc)
+    report.figures["calib_datasets"] = counts
+    report.add("calib.export", OK, f"export.yaml parses: {sum(counts.values())} datasets "
+               f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
+               datasets=counts)
+    reader, origin = reader_export_version()
+    reader_text = ".".join(str(n) for n in reader)
+    ok, text = version_readable(doc.get("version"), reader)
+    accepted = f"{reader[0]}.0.x .. {reader[0]}.{reader[1]}.x"
+    if ok:
+        report.add("calib.export-version", OK, f"export version {text} is read by daf_butler "
+                   f"(export format {reader_text}, {origin}: reads {accepted})",
+                   version=str(doc.get("version")), reader=reader_text)
+    else:
+        report.add("calib.export-version", ERROR,
+                   f"export.yaml has version {text}, which daf_butler (export format "
+                   f"{reader_text}, {origin}) cannot import: it reads {accepted} (v23 wrote "
+                   "1.0.1 or 1.0.2). Export the calibrations again with a compatible stack.",
+                   version=str(doc.get("version")), reader=reader_text)
+    missing = [p for p in paths if not os.path.isfile(os.path.join(calib, p))]
+    if missing:
+        report.add("calib.files", ERROR,
+                   f"{len(missing)} of the {len(paths)} files named by export.yaml are missing "
+                   f"under DP02_CALIB={calib}: {listed(missing, 10)}. Copy them, or point "
+                   "DP02_CALIB at the complete calibration tree.",
+                   missing=missing, named=len(paths))
+    else:
+        report.add("calib.files", OK, f"all {len(paths)} files named by export.yaml exist",
+                   named=len(paths))
+
+
+# ---------------------------------------------------------------------------
+# Refcats
+# ---------------------------------------------------------------------------
+
+
+def classify_refcat_names(names: list[str]) -> tuple[list[int], list[str], list[str]]:
+    """Split refcat directory entries into trixel ids, out-of-range and other names.
+
+    Parameters
+    ----------
+    names : `list` [`str`]
+        File names in ``cal_ref_cat/``.
+
+    Returns
+    -------
+    trixels : `list` [`int`]
+        Valid htm7 ids (``NNNNNN.fits`` with 131072 <= NNNNNN < 262144).
+    out_of_range : `list` [`str`]
+        Names of six digits + ``.fits`` that are no htm7 id.
+    others : `list` [`str`]
+        Every other name (skipped by the refcat table).
+    """
+    trixels: list[int] = []
+    out_of_range: list[str] = []
+    others: list[str] = []
+    for name in sorted(names):
+        match = REFCAT_NAME_RE.match(name)
+        if not match:
+            others.append(name)
+        elif HTM7_MIN <= int(match.group(1)) < HTM7_MAX:
+            trixels.append(int(match.group(1)))
+        else:
+            out_of_range.append(name)
+    return trixels, out_of_range, others
+
+
+def check_refcats(report: Report, refcats: str, expected: int | None) -> None:
+    """Run the refcat checks (names are htm7 trixels, count).
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    refcats : `str`
+        ``DP02_REFCATS``.
+    expected : `int` or `None`
+        ``EXPECTED_REFCATS``.
+    """
+    directory = os.path.join(refcats, "cal_ref_cat")
+    problem = readable_dir(directory)
+    if problem is not None:
+        report.add("refcat.names", ERROR, f"{directory} {problem}: DP02_REFCATS must hold "
+                   "cal_ref_cat/<htm7>.fits.")
+        return
+    with os.scandir(directory) as it:
+        names = [e.name for e in it]
+    trixels, out_of_range, others = classify_refcat_names(names)
+    report.figures["refcat_files"] = len(trixels)
+    if out_of_range:
+        report.add("refcat.names", ERROR,
+                   f"{len(out_of_range)} files of {directory} have a 6-digit name that is no "
+                   f"HTM level-7 trixel id (valid ids are {HTM7_MIN}..{HTM7_MAX - 1}): "
+                   f"{listed(out_of_range)}. Remove or rename them.",
+                   out_of_range=out_of_range, skipped=others)
+    elif others:
+        report.add("refcat.names", WARNING,
+                   f"{len(others)} files of {directory} are not named <htm7>.fits and are "
+                   f"skipped by the refcat table: {listed(others)}.", skipped=others)
+    else:
+        report.add("refcat.names", OK, f"{len(trixels)} refcat files, all named <htm7>.fits")
+    if expected is not None:
+        if len(trixels) != expected:
+            report.add("refcat.count", ERROR,
+                       f"{len(trixels)} refcat files (<htm7>.fits) in {directory}, "
+                       f"EXPECTED_REFCATS={expected}.", expected=expected, found=len(trixels))
+        else:
+            report.add("refcat.count", OK, f"{len(trixels)} refcat files = EXPECTED_REFCATS",
+                       expected=expected, found=len(trixels))
+    else:
+        report.add("refcat.count", SKIPPED, "EXPECTED_REFCATS is empty", found=len(trixels))
+
+
+# ---------------------------------------------------------------------------
+# Sky map, output places, database
+# ---------------------------------------------------------------------------
+
+
+def skymap_name(path: str) -> str | None:
+    """Return the sky map name a pex_config override file sets (``config.name = "..."``)."""
+    with open(path, encoding="utf-8") as stream:
+        match = SKYMAP_NAME_RE.search(stream.read())
+    return match.group(2) if match else None
+
+
+def check_skymap(report: Report, config: str) -> None:
+    """Check that the sky map config exists and sets ``config.name``.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    config : `str`
+        ``SKYMAP_CONFIG``.
+    """
+    if not config or not os.path.isfile(config):
+        report.add("skymap.config", ERROR, f"SKYMAP_CONFIG={config} does not exist. Point it "
+                   "at the DC2.py sky map override (in DP02_SKYMAP).")
+        return
+    try:
+        name = skymap_name(config)
+    except (OSError, UnicodeDecodeError) as exc:
+        report.add("skymap.config", ERROR, f"SKYMAP_CONFIG={config} cannot be read: {exc}.")
+        return
+    if not name:
+        report.add("skymap.config", ERROR, f"SKYMAP_CONFIG={config} does not set the sky map "
+                   "name: add a line config.name = \"DC2\".")
+        return
+    report.figures["skymap_name"] = name
+    report.add("skymap.config", OK, f"sky map config sets name {name!r}", name=name)
+
+
+def writable_place(path: str) -> tuple[str | None, str]:
+    """Find where ``path`` will be created and whether this user can write there.
+
+    Parameters
+    ----------
+    path : `str`
+        A directory that may not exist yet.
+
+    Returns
+    -------
+    problem : `str` or `None`
+        Why it cannot be written, or `None`.
+    existing : `str`
+        The directory itself or its nearest existing ancestor.
+    """
+    current = os.path.abspath(path)
+    while not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    if not os.path.isdir(current):
+        return f"{current} exists and is not a directory", current
+    if not os.access(current, os.W_OK | os.X_OK):
+        return f"{current} is not writable by this user", current
+    return None, current
+
+
+def check_outputs(report: Report, places: dict[str, str], min_free_gb: float) -> None:
+    """Check that REPO and STATE_DIR can be written and have free space.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    places : `dict` [`str`, `str`]
+        Setting name to directory.
+    min_free_gb : `float`
+        Below this many GB free, a warning.
+    """
+    for name, path in places.items():
+        if not path:
+            report.add(f"output.{name}", ERROR, f"{name} is empty: set it in your .env.")
+            continue
+        problem, existing = writable_place(path)
+        if problem:
+            report.add(f"output.{name}", ERROR, f"{name}={path} cannot be created or written: "
+                       f"{problem}. Point {name} elsewhere or fix the permissions.", path=path)
+            continue
+        free_gb = shutil.disk_usage(existing).free / 1e9
+        details = {"path": path, "checked": existing, "free_gb": round(free_gb, 2)}
+        if free_gb < 0.01:
+            report.add(f"output.{name}", ERROR, f"{name}={path}: the file system of {existing} "
+                       f"is full ({free_gb:.2f} GB free). Free space or point {name} elsewhere.",
+                       **details)
+        elif free_gb < min_free_gb:
+            report.add(f"output.{name}", WARNING, f"{name}={path} is writable but only "
+                       f"{free_gb:.2f} GB are free on {existing} (less than {min_free_gb} GB).",
+                       **details)
+        else:
+            report.add(f"output.{name}", OK, f"{name} writable, {free_gb:.1f} GB free "
+                       f"(at {existing})", **details)
+
+
+def check_database(report: Report, registry_db: str, db_check: str) -> None:
+    """Run ``bin/db-check`` when the registry is PostgreSQL.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    registry_db : `str`
+        ``REGISTRY_DB`` (empty: SQLite, nothing to check). Used only to decide.
+    db_check : `str`
+        Path of the ``db-check`` script.
+    """
+    if not registry_db:
+        report.add("registry.db-check", SKIPPED, "REGISTRY_DB is empty (SQLite registry)")
+        return
+    if not db_check or not os.access(db_check, os.X_OK):
+        report.add("registry.db-check", WARNING, f"REGISTRY_DB is set but {db_check or 'db-check'}"
+                   " is not available, so the database was not checked; run 'make db-check'.")
+        return
+    try:
+        proc = subprocess.run([db_check], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        report.add("registry.db-check", ERROR, f"{db_check} could not run: {exc}.")
+        return
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode == 0:
+        report.add("registry.db-check", OK, "db-check passed", output=lines[-20:])
+    else:
+        tail = " | ".join(lines[-3:])
+        report.add("registry.db-check", ERROR, f"db-check failed (exit {proc.returncode}): "
+                   f"{tail}. Run 'make db-check' for the details.", output=lines[-20:],
+                   exit=proc.returncode)
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write a file through a temporary file in the same directory and a rename.
+
+    Parameters
+    ----------
+    path : `str`
+        The destination.
+    text : `str`
+        The content.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def format_table(report: Report) -> str:
+    """Format the checks as a text table, then the full messages of problems.
+
+    Parameters
+    ----------
+    report : `Report`
+        The results.
+
+    Returns
+    -------
+    text : `str`
+    """
+    width = max([len(c["check"]) for c in report.checks] + [5])
+    lines = [f"{'check':<{width}}  {'status':<8}  summary", f"{'-' * width}  {'-' * 8}  {'-' * 40}"]
+    for c in report.checks:
+        summary = c["summary"]
+        if len(summary) > 90:
+            summary = summary[:87] + "..."
+        lines.append(f"{c['check']:<{width}}  {c['status']:<8}  {summary}")
+    errors, warnings = report.count(ERROR), report.count(WARNING)
+    lines.append(f"check-inputs: {errors} error(s), {warnings} warning(s)")
+    for status in (WARNING, ERROR):
+        for c in report.checks:
+            if c["status"] == status:
+                lines.append(f"{status}: {c['check']}: {c['summary']}")
+    return "\n".join(lines) + "\n"
+
+
+def optional_int(text: str) -> int | None:
+    """Parse an optional non-negative integer setting (empty: `None`)."""
+    if text is None or text == "":
+        return None
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="check_inputs.py",
+        description="Check the DP0.2 input trees before building the repository.")
+    parser.add_argument("--raw", required=True, help="DP02_RAW")
+    parser.add_argument("--calib", required=True, help="DP02_CALIB")
+    parser.add_argument("--refcats", required=True, help="DP02_REFCATS")
+    parser.add_argument("--skymap-dir", required=True, help="DP02_SKYMAP")
+    parser.add_argument("--skymap-config", required=True, help="SKYMAP_CONFIG")
+    parser.add_argument("--raw-years", required=True, help="RAW_YEARS (space separated)")
+    parser.add_argument("--visit-list", default="", help="VISIT_LIST (empty: not checked)")
+    parser.add_argument("--expected-visits", default="", help="EXPECTED_VISITS (may be empty)")
+    parser.add_argument("--expected-refcats", default="", help="EXPECTED_REFCATS (may be empty)")
+    parser.add_argument("--repo", required=True, help="REPO")
+    parser.add_argument("--state-dir", required=True, help="STATE_DIR")
+    parser.add_argument("--registry-db", default="", help="REGISTRY_DB (non-empty: run db-check)")
+    parser.add_argument("--db-check", default="", help="path of bin/db-check")
+    parser.add_argument("--min-free-gb", type=float, default=1.0,
+                        help="warn below this many GB free (default 1)")
+    parser.add_argument("--report", required=True, help="JSON report to write")
+    parser.add_argument("--table", default="", help="also write the table to this file")
+    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every check, write the report and the table.
+
+    Parameters
+    ----------
+    argv : `list` [`str`], optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : `int`
+        0 without errors, 1 with errors, 2 for bad arguments.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        expected_visits = optional_int(args.expected_visits)
+        expected_refcats = optional_int(args.expected_refcats)
+    except ValueError:
+        print("check_inputs.py: error: EXPECTED_VISITS and EXPECTED_REFCATS must be empty or "
+              "whole numbers.", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    report = Report()
+    usable = check_trees(report, {"DP02_RAW": args.raw, "DP02_CALIB": args.calib,
+                                  "DP02_REFCATS": args.refcats, "DP02_SKYMAP": args.skymap_dir})
+    if usable["DP02_RAW"]:
+        check_raws(report, args.raw, args.raw_years.split(), args.visit_list, expected_visits)
+    if usable["DP02_CALIB"]:
+        check_calibs(report, args.calib)
+    if usable["DP02_REFCATS"]:
+        check_refcats(report, args.refcats, expected_refcats)
+    check_skymap(report, args.skymap_config)
+    check_outputs(report, {"REPO": args.repo, "STATE_DIR": args.state_dir}, args.min_free_gb)
+    check_database(report, args.registry_db, args.db_check)
+
+    errors, warnings = report.count(ERROR), report.count(WARNING)
+    doc = {
+        "report": "check-inputs",
+        "version": REPORT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "duration_s": round(time.time() - t0, 3),
+        "ok": errors == 0,
+        "errors": errors,
+        "warnings": warnings,
+        "inputs": {"DP02_RAW": args.raw, "DP02_CALIB": args.calib,
+                   "DP02_REFCATS": args.refcats, "DP02_SKYMAP": args.skymap_dir,
+                   "SKYMAP_CONFIG": args.skymap_config, "RAW_YEARS": args.raw_years.split(),
+                   "VISIT_LIST": args.visit_list, "EXPECTED_VISITS": expected_visits,
+                   "EXPECTED_REFCATS": expected_refcats, "REPO": args.repo,
+                   "STATE_DIR": args.state_dir, "REGISTRY_DB": bool(args.registry_db)},
+        "figures": report.figures,
+        "checks": report.checks,
+    }
+    write_atomic(args.report, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    table = format_table(report)
+    if args.table:
+        write_atomic(args.table, table)
+    if not args.quiet:
+        sys.stdout.write(table)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
