@@ -1,0 +1,613 @@
+"""Verify a built DP0.2 repository against its inputs (step ``verify``, last of ``make repo``).
+
+Queries the registry and compares with what the inputs and settings imply:
+
+``instrument``
+    ``INSTRUMENT`` has an instrument dimension record.
+``calib:<dataset type>``
+    For each calibration dataset type of ``export.yaml`` (``is_calibration: true``):
+    expected = the number of distinct dataset ids of that type the export makes
+    reachable from ``CALIB_COLLECTION``, resolved with the export's own collection
+    definitions (children of CHAINED collections, recursively; datasets whose RUN
+    is in the chain; datasets certified into a CALIBRATION collection, or
+    associated with a TAGGED one, of the chain). When the export does not define
+    ``CALIB_COLLECTION``, every dataset of the type in the export counts.
+    found = the number of distinct dataset ids ``queryDatasets(type,
+    collections=CALIB_COLLECTION)`` returns (a dataset certified for several
+    validity ranges counts once).
+``curated-collection``
+    ``CURATED_COLLECTION`` exists.
+``skymap``
+    The sky map named by ``config.name`` in ``SKYMAP_CONFIG`` has a skymap record.
+``refcats``
+    Datasets of ``REFCAT_DATASET_TYPE`` in ``REFCAT_COLLECTION`` = rows of the refcat
+    table (``$STATE_DIR/refcat.ecsv``); missing and extra htm7 ids are listed.
+``exposures``
+    Exposure records of ``INSTRUMENT`` = visit directories (8 digits) in ``RAW_YEARS``.
+``raws``
+    ``raw`` datasets in ``RAW_COLLECTION`` = files listed in the ``_index.json`` files
+    (entries other than ``__COMMON__`` and ``__CONTENT__``; a visit directory
+    without an index counts its ``lsst_a_*.fits`` files).
+``visits``
+    Visit records = exposure records found (one exposure per visit in DP0.2).
+``defaults-chain``
+    ``DEFAULTS_CHAIN`` is CHAINED with exactly ``DEFAULTS_CHAIN_CHILDREN``, in order.
+
+Only the registry API that daf_butler 23 and the current release share is used:
+``Butler(repo)``, ``registry.queryCollections``, ``getCollectionType``,
+``getCollectionChain``, ``queryDatasets``, ``queryDimensionRecords``,
+``queryDatasetTypes``, with plain keyword data IDs.
+
+Output: a table (check, expected, found, ok) on stdout and in ``--table``, and the
+JSON report ``--report`` (atomic). Exit status 1 naming every mismatch, 0 when all
+match, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from typing import Any, Callable
+
+REPORT_VERSION = 1
+VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
+SKYMAP_NAME_RE = re.compile(r"""^\s*config\.name\s*=\s*(['"])(.+?)\1""", re.MULTILINE)
+INDEX_SPECIAL_KEYS = ("__COMMON__", "__CONTENT__")
+MAX_LISTED = 20
+
+
+class Mismatch(Exception):
+    """A check could not be evaluated (missing input, failed query)."""
+
+
+def listed(names: list[Any], limit: int = MAX_LISTED) -> str:
+    """Return a short comma-separated list, truncated after ``limit`` items."""
+    shown = ", ".join(str(n) for n in names[:limit])
+    if len(names) > limit:
+        shown += f" and {len(names) - limit} more"
+    return shown
+
+
+# ---------------------------------------------------------------------------
+# What the inputs imply
+# ---------------------------------------------------------------------------
+
+
+def yaml_loader() -> Any:
+    """Return a fast safe YAML loader reading daf_butler's custom tags as plain values."""
+    import yaml
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class ExportLoader(base):  # type: ignore[misc,valid-type]
+        """Safe loader reading unknown tags as plain values."""
+
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    ExportLoader.add_multi_constructor("!", plain)
+    ExportLoader.add_multi_constructor("tag:", plain)
+    return ExportLoader
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def expected_calibs(export_path: str, calib_collection: str) -> tuple[dict[str, int], str]:
+    """Count, per calibration dataset type, the export's datasets reachable from a collection.
+
+    Parameters
+    ----------
+    export_path : `str`
+        The ``export.yaml``.
+    calib_collection : `str`
+        ``CALIB_COLLECTION``.
+
+    Returns
+    -------
+    counts : `dict` [`str`, `int`]
+        Calibration dataset type name to number of distinct dataset ids.
+    how : `str`
+        How they were counted (for the report).
+    """
+    import yaml
+
+    with open(export_path, "rb") as stream:
+        doc = yaml.load(stream, Loader=yaml_loader())  # noqa: S506 - a safe loader subclass
+    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
+        raise Mismatch(f"{export_path} is not a butler export file")
+    calib_types: set[str] = set()
+    collections: dict[str, dict[str, Any]] = {}
+    dataset_type_of: dict[str, str] = {}
+    run_of: dict[str, str] = {}
+    associated: dict[str, set[str]] = {}
+    for item in doc["data"]:
+        kind = item.get("type")
+        if kind == "dataset_type" and item.get("is_calibration"):
+            calib_types.add(str(item["name"]))
+        elif kind == "collection":
+            collections[str(item["name"])] = item
+        elif kind == "dataset":
+            name = str(item.get("dataset_type"))
+            run = str(item.get("run"))
+            for record in item.get("records") or []:
+                for dataset_id in _as_list(record.get("dataset_id")):
+                    dataset_type_of[str(dataset_id)] = name
+                    run_of[str(dataset_id)] = run
+        elif kind == "associations":
+            ids = associated.setdefault(str(item.get("collection")), set())
+            for dataset_id in _as_list(item.get("dataset_ids")):
+                ids.add(str(dataset_id))
+            for validity in item.get("validity_ranges") or []:
+                for dataset_id in _as_list(validity.get("dataset_ids")):
+                    ids.add(str(dataset_id))
+    if calib_collection in collections:
+        leaves: set[str] = set()
+        pending = [calib_collection]
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            item = collections.get(name, {})
+            if item.get("collection_type") == "CHAINED":
+                pending.extend(str(c) for c in _as_list(item.get("children")))
+            else:
+                leaves.add(name)
+        reachable = {i for i, run in run_of.items() if run in leaves}
+        for name in leaves:
+            reachable |= associated.get(name, set())
+        how = (f"datasets the export makes reachable from {calib_collection} "
+               f"(through {', '.join(sorted(leaves))})")
+    else:
+        reachable = set(dataset_type_of)
+        how = f"every dataset of the export ({calib_collection} is not defined in it)"
+    counts = {t: 0 for t in sorted(calib_types)}
+    for dataset_id in reachable:
+        name = dataset_type_of.get(dataset_id)
+        if name in counts:
+            counts[name] += 1
+    return counts, how
+
+
+def read_refcat_table(path: str) -> list[int]:
+    """Read the htm7 column of the refcat table (ECSV) without astropy.
+
+    Parameters
+    ----------
+    path : `str`
+        ``$STATE_DIR/refcat.ecsv`` (columns ``filename`` and ``htm7``).
+
+    Returns
+    -------
+    htm7 : `list` [`int`]
+        One id per row.
+    """
+    delimiter = " "
+    rows: list[list[str]] = []
+    with open(path, encoding="utf-8") as stream:
+        lines = []
+        for line in stream:
+            if line.startswith("#"):
+                match = re.match(r"^#\s*delimiter:\s*['\"]?(.)['\"]?\s*$", line)
+                if match:
+                    delimiter = match.group(1)
+                continue
+            if line.strip():
+                lines.append(line)
+    rows = list(csv.reader(lines, delimiter=delimiter, quotechar='"', skipinitialspace=True))
+    if not rows:
+        raise Mismatch(f"the refcat table {path} has no header line")
+    header = [h.strip() for h in rows[0]]
+    if "htm7" not in header:
+        raise Mismatch(f"the refcat table {path} has no htm7 column (columns: {header})")
+    column = header.index("htm7")
+    return [int(row[column]) for row in rows[1:] if row]
+
+
+def expected_raws(raw: str, years: list[str]) -> tuple[list[int], int, int]:
+    """Count visit directories and raw files listed in their index files.
+
+    Parameters
+    ----------
+    raw : `str`
+        ``DP02_RAW``.
+    years : `list` [`str`]
+        ``RAW_YEARS``.
+
+    Returns
+    -------
+    visits : `list` [`int`]
+        Visit ids (the 8-digit directory names).
+    raws : `int`
+        Files listed in the ``_index.json`` files (or ``lsst_a_*.fits`` files of
+        visit directories without one).
+    without_index : `int`
+        Visit directories counted from their files.
+    """
+    visits: list[int] = []
+    raws = 0
+    without_index = 0
+    for year in years:
+        year_dir = os.path.join(raw, year)
+        if not os.path.isdir(year_dir):
+            raise Mismatch(f"the year directory {year_dir} of RAW_YEARS does not exist")
+        with os.scandir(year_dir) as it:
+            entries = sorted((e.name, e.path) for e in it if e.is_dir())
+        for name, path in entries:
+            if not VISIT_DIR_RE.match(name):
+                continue
+            visits.append(int(name))
+            index = os.path.join(path, "_index.json")
+            try:
+                with open(index, encoding="utf-8") as stream:
+                    content = json.load(stream)
+            except FileNotFoundError:
+                without_index += 1
+                with os.scandir(path) as files:
+                    raws += sum(1 for f in files
+                                if f.name.startswith("lsst_a_") and f.name.endswith(".fits"))
+                continue
+            raws += sum(1 for key in content if key not in INDEX_SPECIAL_KEYS)
+    return visits, raws, without_index
+
+
+def skymap_name(path: str) -> str:
+    """Return the sky map name set by ``config.name = "..."`` in a config override file."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            match = SKYMAP_NAME_RE.search(stream.read())
+    except OSError as exc:
+        raise Mismatch(f"SKYMAP_CONFIG={path} cannot be read: {exc}") from None
+    if not match:
+        raise Mismatch(f"SKYMAP_CONFIG={path} does not set config.name")
+    return match.group(2)
+
+
+# ---------------------------------------------------------------------------
+# Registry queries
+# ---------------------------------------------------------------------------
+
+
+def collection_type_name(registry: Any, name: str) -> str | None:
+    """Return the collection's type name (``RUN``, ``CHAINED``...), or `None` if it is missing."""
+    try:
+        return registry.getCollectionType(name).name
+    except Exception as exc:  # MissingCollectionError (v30), KeyError/LookupError (v23)
+        if isinstance(exc, (KeyError, LookupError)) or "Missing" in type(exc).__name__:
+            return None
+        raise
+
+
+def dataset_refs(registry: Any, dataset_type: str, collections: Any,
+                 **where: Any) -> list[Any]:
+    """Return the refs of a dataset type in collections; none when the type is not registered."""
+    names = {dt.name for dt in registry.queryDatasetTypes()}
+    if dataset_type not in names:
+        return []
+    return list(registry.queryDatasets(dataset_type, collections=collections, **where))
+
+
+def record_values(registry: Any, element: str, field: str, **where: Any) -> list[Any]:
+    """Return one field of every dimension record of an element."""
+    return [getattr(r, field) for r in registry.queryDimensionRecords(element, **where)]
+
+
+# ---------------------------------------------------------------------------
+# The checks
+# ---------------------------------------------------------------------------
+
+
+class Verifier:
+    """Runs the checks and collects rows ``{check, expected, found, ok, detail}``.
+
+    Parameters
+    ----------
+    args : `argparse.Namespace`
+        The parsed command line.
+    registry : `typing.Any`
+        The repository's registry.
+    """
+
+    def __init__(self, args: argparse.Namespace, registry: Any) -> None:
+        self.args = args
+        self.registry = registry
+        self.rows: list[dict[str, Any]] = []
+        self.exposures_found: int | None = None
+
+    def add(self, check: str, expected: Any, found: Any, ok: bool, detail: str = "") -> None:
+        """Record one comparison."""
+        self.rows.append({"check": check, "expected": expected, "found": found, "ok": bool(ok),
+                          "detail": detail})
+
+    def run(self, check: str, func: Callable[[], None]) -> None:
+        """Run one check; a failure to evaluate it is a mismatch naming the reason."""
+        try:
+            func()
+        except Mismatch as exc:
+            self.add(check, "-", "-", False, str(exc))
+        except Exception as exc:  # a failed query must not hide the other checks
+            self.add(check, "-", "-", False, f"{type(exc).__name__}: {exc}")
+
+    def check_instrument(self) -> None:
+        names = record_values(self.registry, "instrument", "name")
+        ok = self.args.instrument in names
+        self.add("instrument", self.args.instrument,
+                 self.args.instrument if ok else "missing", ok,
+                 "" if ok else f"registered instruments: {listed(sorted(names)) or 'none'}; "
+                 "run 'make register-instrument'")
+
+    def check_calibs(self) -> None:
+        export = os.path.join(self.args.calib, "export.yaml")
+        try:
+            counts, how = expected_calibs(export, self.args.calib_collection)
+        except OSError as exc:
+            raise Mismatch(f"cannot read {export}: {exc}") from None
+        if not counts:
+            raise Mismatch(f"{export} defines no calibration dataset type")
+        for dataset_type, expected in counts.items():
+            def one(dataset_type: str = dataset_type, expected: int = expected) -> None:
+                refs = dataset_refs(self.registry, dataset_type, self.args.calib_collection)
+                found = len({str(ref.id) for ref in refs})
+                self.add(f"calib:{dataset_type}", expected, found, found == expected,
+                         f"in {self.args.calib_collection}; expected = {how}")
+            self.run(f"calib:{dataset_type}", one)
+
+    def check_curated(self) -> None:
+        kind = collection_type_name(self.registry, self.args.curated_collection)
+        self.add("curated-collection", self.args.curated_collection,
+                 f"{self.args.curated_collection} ({kind})" if kind else "missing",
+                 kind is not None, "" if kind else "run 'make curated-calibs'")
+
+    def check_skymap(self) -> None:
+        name = skymap_name(self.args.skymap_config)
+        names = record_values(self.registry, "skymap", "name")
+        ok = name in names
+        self.add("skymap", name, name if ok else "missing", ok,
+                 "" if ok else f"registered sky maps: {listed(sorted(names)) or 'none'}; "
+                 "run 'make register-skymap'")
+
+    def check_refcats(self) -> None:
+        table = self.args.refcat_table
+        if not os.path.isfile(table):
+            raise Mismatch(f"the refcat table {table} does not exist; run 'make refcat-table'")
+        wanted = read_refcat_table(table)
+        if collection_type_name(self.registry, self.args.refcat_collection) is None:
+            self.add("refcats", len(wanted), 0, False,
+                     f"collection {self.args.refcat_collection} missing; run 'make refcats'")
+            return
+        refs = dataset_refs(self.registry, self.args.refcat_dataset_type,
+                            self.args.refcat_collection)
+        have = [int(ref.dataId["htm7"]) for ref in refs]
+        missing = sorted(set(wanted) - set(have))
+        extra = sorted(set(have) - set(wanted))
+        ok = len(have) == len(wanted) and not missing and not extra
+        detail = (f"{self.args.refcat_dataset_type} in {self.args.refcat_collection} "
+                  f"vs rows of {table}")
+        if missing:
+            detail += f"; htm7 missing from the registry: {listed(missing)}"
+        if extra:
+            detail += f"; htm7 not in the table: {listed(extra)}"
+        self.add("refcats", len(wanted), len(have), ok, detail)
+
+    def check_raws(self) -> None:
+        years = self.args.raw_years.split()
+        visits, raws, without_index = expected_raws(self.args.raw, years)
+        instrument = self.args.instrument
+        exposure_ids = record_values(self.registry, "exposure", "id", instrument=instrument)
+        self.exposures_found = len(exposure_ids)
+        missing = sorted(set(visits) - set(exposure_ids))
+        detail = f"visit directories of {' '.join(years)} vs exposure records of {instrument}"
+        if missing:
+            detail += f"; no exposure with the id of directory: {listed(missing)}"
+        self.add("exposures", len(visits), len(exposure_ids), len(visits) == len(exposure_ids),
+                 detail)
+
+        def raws_check() -> None:
+            if collection_type_name(self.registry, self.args.raw_collection) is None:
+                self.add("raws", raws, 0, False,
+                         f"collection {self.args.raw_collection} missing; run 'make raws'")
+                return
+            found = count_datasets(self.registry, "raw", self.args.raw_collection,
+                                   instrument=instrument)
+            note = f"raw in {self.args.raw_collection} vs files listed in _index.json files"
+            if without_index:
+                note += f" ({without_index} visit directories without index: their files)"
+            self.add("raws", raws, found, raws == found, note)
+
+        self.run("raws", raws_check)
+
+    def check_visits(self) -> None:
+        instrument = self.args.instrument
+        if self.exposures_found is None:
+            self.exposures_found = len(record_values(self.registry, "exposure", "id",
+                                                     instrument=instrument))
+        visits = len(record_values(self.registry, "visit", "id", instrument=instrument))
+        self.add("visits", self.exposures_found, visits, visits == self.exposures_found,
+                 "visit records = exposure records (one exposure per visit)"
+                 + ("" if visits == self.exposures_found else "; run 'make visits'"))
+
+    def check_chain(self) -> None:
+        chain = self.args.defaults_chain
+        wanted = self.args.defaults_chain_children.split()
+        kind = collection_type_name(self.registry, chain)
+        if kind is None:
+            self.add("defaults-chain", " ".join(wanted), "missing", False,
+                     f"collection {chain} missing; run 'make chain'")
+            return
+        if kind != "CHAINED":
+            self.add("defaults-chain", " ".join(wanted), f"({kind})", False,
+                     f"{chain} is a {kind} collection, not CHAINED")
+            return
+        children = [str(c) for c in self.registry.getCollectionChain(chain)]
+        ok = children == wanted
+        detail = f"children of {chain}, in order"
+        if not ok:
+            gone = [c for c in wanted if c not in children]
+            more = [c for c in children if c not in wanted]
+            if gone:
+                detail += f"; missing: {' '.join(gone)}"
+            if more:
+                detail += f"; unexpected: {' '.join(more)}"
+            if not gone and not more:
+                detail += "; same children in another order"
+            detail += "; 'make reset STEP=chain && make chain' redefines it"
+        self.add("defaults-chain", " ".join(wanted), " ".join(children) or "(empty)", ok, detail)
+
+    def run_all(self) -> None:
+        """Run every check in order."""
+        self.run("instrument", self.check_instrument)
+        self.run("calib", self.check_calibs)
+        self.run("curated-collection", self.check_curated)
+        self.run("skymap", self.check_skymap)
+        self.run("refcats", self.check_refcats)
+        self.run("exposures", self.check_raws)
+        self.run("visits", self.check_visits)
+        self.run("defaults-chain", self.check_chain)
+
+
+def count_datasets(registry: Any, dataset_type: str, collection: str, **where: Any) -> int:
+    """Count datasets with the query's own count when it has one (millions of raws)."""
+    names = {dt.name for dt in registry.queryDatasetTypes()}
+    if dataset_type not in names:
+        return 0
+    results = registry.queryDatasets(dataset_type, collections=collection, **where)
+    counter = getattr(results, "count", None)
+    if counter is not None:
+        try:
+            return int(counter(exact=True))
+        except TypeError:
+            pass
+    return sum(1 for _ in results)
+
+
+# ---------------------------------------------------------------------------
+# Output
+# ---------------------------------------------------------------------------
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write a file through a temporary file in the same directory and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _cell(value: Any, width: int = 48) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """Format the rows as a table (check, expected, found, ok), then every mismatch in full."""
+    cells = [(r["check"], _cell(r["expected"]), _cell(r["found"]), "ok" if r["ok"] else "MISMATCH")
+             for r in rows]
+    header = ("check", "expected", "found", "ok")
+    widths = [max([len(header[i])] + [len(c[i]) for c in cells]) for i in range(4)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths)).rstrip() for cell in cells]
+    bad = [r for r in rows if not r["ok"]]
+    lines.append(f"verify: {len(rows) - len(bad)} of {len(rows)} checks match")
+    for r in bad:
+        lines.append(f"mismatch: {r['check']}: expected {r['expected']}, found {r['found']}"
+                     + (f" ({r['detail']})" if r["detail"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="verify_repo.py", description="Compare a built DP0.2 repository with its inputs.")
+    parser.add_argument("--repo", required=True, help="REPO")
+    parser.add_argument("--instrument", required=True, help="INSTRUMENT")
+    parser.add_argument("--calib", required=True, help="DP02_CALIB (holds export.yaml)")
+    parser.add_argument("--calib-collection", required=True, help="CALIB_COLLECTION")
+    parser.add_argument("--curated-collection", required=True, help="CURATED_COLLECTION")
+    parser.add_argument("--skymap-config", required=True, help="SKYMAP_CONFIG")
+    parser.add_argument("--refcat-collection", required=True, help="REFCAT_COLLECTION")
+    parser.add_argument("--refcat-dataset-type", required=True, help="REFCAT_DATASET_TYPE")
+    parser.add_argument("--refcat-table", required=True, help="$STATE_DIR/refcat.ecsv")
+    parser.add_argument("--raw", required=True, help="DP02_RAW")
+    parser.add_argument("--raw-years", required=True, help="RAW_YEARS (space separated)")
+    parser.add_argument("--raw-collection", required=True, help="RAW_COLLECTION")
+    parser.add_argument("--defaults-chain", required=True, help="DEFAULTS_CHAIN")
+    parser.add_argument("--defaults-chain-children", required=True,
+                        help="DEFAULTS_CHAIN_CHILDREN (space separated, in order)")
+    parser.add_argument("--report", required=True, help="JSON report to write")
+    parser.add_argument("--table", default="", help="also write the table to this file")
+    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the checks, write the report and the table.
+
+    Parameters
+    ----------
+    argv : `list` [`str`], optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    status : `int`
+        0 when everything matches, 1 on any mismatch, 2 for bad arguments.
+    """
+    args = build_parser().parse_args(argv)
+    if not os.path.isfile(os.path.join(args.repo, "butler.yaml")):
+        print(f"verify_repo.py: error: {args.repo} is not a butler repository (no butler.yaml).",
+              file=sys.stderr)
+        return 2
+    t0 = time.time()
+    from lsst.daf.butler import Butler
+
+    butler = Butler(args.repo, writeable=False)
+    verifier = Verifier(args, butler.registry)
+    verifier.run_all()
+    rows = verifier.rows
+    mismatches = [r["check"] for r in rows if not r["ok"]]
+    doc = {
+        "report": "verify",
+        "version": REPORT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "duration_s": round(time.time() - t0, 3),
+        "repo": args.repo,
+        "ok": not mismatches,
+        "mismatches": mismatches,
+        "checks": rows,
+    }
+    write_atomic(args.report, json.dumps(doc, indent=2) + "\n")
+    table = format_table(rows)
+    if args.table:
+        write_atomic(args.table, table)
+    if not args.quiet:
+        sys.stdout.write(table)
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
