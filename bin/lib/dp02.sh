@@ -185,7 +185,8 @@ dp02_require_registry_url() {
   if [[ "$REGISTRY_DB" =~ ^[a-z0-9+]+://[^/@]*:[^/@]*@ ]]; then
     dp02_die "REGISTRY_DB=$(dp02_redact "$REGISTRY_DB") carries a password. Passwords must never be in a URL or in .env: remove it from REGISTRY_DB and put it in a db-auth file (mode 600) named by LSST_DB_AUTH or at ~/.lsst/db-auth.yaml, with an entry {url: ..., username: ..., password: ...}."
   fi
-  [[ "$REGISTRY_DB" =~ ^postgresql(\+psycopg2)?:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver)."
+  # A bare postgresql:// means psycopg (v3) to SQLAlchemy 2; daf_butler needs psycopg2.
+  [[ "$REGISTRY_DB" =~ ^postgresql\+psycopg2:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver, and SQLAlchemy 2 reads a bare postgresql:// as psycopg v3)."
 }
 
 dp02_is_sqlite() {
@@ -309,7 +310,13 @@ dp02_step_done() {
 _dp02_quote() {
   # The command line as one string a person could paste into a shell.
   local out="" a
-  for a in "$@"; do out+="${out:+ }$(printf '%q' "$a")"; done
+  for a in "$@"; do
+    if [[ -n "$a" && "$a" =~ ^[A-Za-z0-9_./:=+,@%^-]+$ ]]; then
+      out+="${out:+ }$a"
+    else
+      out+="${out:+ }$(printf '%q' "$a")"
+    fi
+  done
   printf '%s' "$out"
 }
 

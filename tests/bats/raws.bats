@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# bin/raws YEAR: one ingest-raws per year.
+
+load helpers
+
+setup() { common_setup; use_empty_repo; }
+
+@test "raws: the technote's call for one year" {
+  run "$ROOT/bin/raws" y1-wfd
+  [ "$status" -eq 0 ]
+  [ "$(calls)" = "$(log_file_opt raws-y1-wfd) ingest-raws --transfer direct -j 1 --output-run LSSTCam-imSim/raw/all $REPO $DP02_TOP/raw/y1-wfd" ]
+  [ -f "$STATE/stamps/raws-y1-wfd.done" ]
+}
+
+@test "raws: JOBS, TRANSFER and RAW_COLLECTION overrides" {
+  JOBS=16 TRANSFER=link RAW_COLLECTION=raw/test run "$ROOT/bin/raws" y2-wfd
+  [ "$status" -eq 0 ]
+  [ "$(calls)" = "$(log_file_opt raws-y2-wfd) ingest-raws --transfer link -j 16 --output-run raw/test $REPO $DP02_TOP/raw/y2-wfd" ]
+}
+
+@test "raws: a year not in RAW_YEARS, a bad JOBS, a missing year directory" {
+  run "$ROOT/bin/raws" y9-wfd
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"'y9-wfd' is not one of RAW_YEARS"* ]]
+  JOBS=zero run "$ROOT/bin/raws" y1-wfd
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"JOBS=zero is not a positive whole number"* ]]
+  RAW_YEARS="y1-wfd y3-wfd" run "$ROOT/bin/raws" y3-wfd
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"has no directory y3-wfd"* ]]
+  [ -z "$(calls)" ]
+}
+
+@test "raws: missing ingest-raws is reported before anything runs" {
+  BUTLER_DOUBLE_MISSING=ingest-raws run "$ROOT/bin/raws" y1-wfd
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"'ingest-raws' is not available"*"obs_base"* ]]
+  assert_no_trace_of_step raws-y1-wfd
+}
+
+@test "raws: DRY_RUN" {
+  DRY_RUN=1 run "$ROOT/bin/raws" y1-wfd
+  [ "$status" -eq 0 ]
+  [ "$output" = "butler ingest-raws --transfer direct -j 1 --output-run LSSTCam-imSim/raw/all $REPO $DP02_TOP/raw/y1-wfd" ]
+  [ ! -s "$BUTLER_DOUBLE_LOG" ]
+  [ ! -e "$STATE" ]
+}
