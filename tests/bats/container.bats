@@ -443,3 +443,24 @@ EOF
   tk LSST_STACK_DIR="$T/stack2" docker/entrypoint.sh
   [ "$status" -eq 2 ]
 }
+
+# ---------------------------------------------------------------- the image recipe
+
+# shellcheck disable=SC2016 # the Dockerfile's own ${...}, matched literally
+@test "Dockerfile: v23 by default, toolkit only, non-root, entrypoint, make repo" {
+  D=$ROOT/Dockerfile
+  grep -qx 'ARG STACK_IMAGE=lsstsqre/centos:7-stack-lsst_distrib-v23_0_0' "$D"
+  grep -qx 'FROM ${STACK_IMAGE}' "$D"
+  [ "$(grep '^USER ' "$D" | tail -n 1)" = 'USER ${DP02_UID}:${DP02_GID}' ]
+  grep -qx 'ARG DP02_UID=1000' "$D"
+  grep -q '^ENV HOME=/tmp' "$D"
+  grep -qx 'ENTRYPOINT \["/bin/bash", "/opt/dp02-repo/docker/entrypoint.sh"\]' "$D"
+  grep -qx 'CMD \["make", "repo"\]' "$D"
+  grep -qx 'WORKDIR /opt/dp02-repo' "$D"
+  # What goes in: the toolkit; what stays out: tests, the venv, git, local inputs/outputs.
+  [ "$(grep -c '^COPY ' "$D")" -eq 6 ]
+  [ "$(grep '^COPY ' "$D" | grep -c -e tests -e venv)" -eq 0 ]
+  I=$ROOT/.dockerignore
+  [ "$(head -n 3 "$I" | grep -cx '\*')" -eq 1 ]
+  [ "$(grep '^!' "$I" | sort | tr '\n' ' ')" = '!Makefile !bin/ !docker/ !etc/ !mk/ !py/ ' ]
+}
