@@ -1,0 +1,15 @@
+"""Stand-ins for the LSST stack commands, for tests only.
+
+This package is a stand-in for the LSST stack (obs_base, obs_lsst,
+pipe_tasks, skymap), which cannot be installed in the lite runtime.  It
+provides, as a ``butler`` command plugin (``resources.yaml`` for
+``DAF_BUTLER_PLUGINS``), simplified versions of ``write-curated-calibrations``,
+``register-skymap``, ``ingest-raws`` and ``define-visits`` with the v23
+command-line signatures, and a test instrument class for
+``butler register-instrument``
+(``tests.stack_standins.instrument.MiniLsstCamImSim``).
+
+They write the collections, dimension records and datasets that the real
+commands write and that later steps of the toolkit read, for the miniature
+DP0.2 input tree.  Production code must neither import nor mention them.
+"""

@@ -1,0 +1,44 @@
+"""Shared helpers of the LSST stack stand-ins (tests only).
+
+Stand-in for the LSST stack, for tests only: nothing here is used by the
+toolkit itself.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+_PY_DIR = Path(__file__).resolve().parents[2] / "py"
+
+
+def mini_camera() -> ModuleType:
+    """Import the toolkit's ``mini_camera`` module (from ``py/``).
+
+    Tests put ``py/`` on ``PYTHONPATH``; if they did not, the directory next
+    to this checkout's ``tests/`` is added as a fallback.
+    """
+    try:
+        return importlib.import_module("mini_camera")
+    except ImportError:
+        if str(_PY_DIR) not in sys.path:
+            sys.path.append(str(_PY_DIR))
+        return importlib.import_module("mini_camera")
+
+
+def fit_record(universe: Any, element: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Drop the fields of ``values`` that the universe's ``element`` lacks."""
+    names = set(universe[element].RecordClass.fields.names)
+    return {k: v for k, v in values.items() if k in names}
+
+
+def has_element(universe: Any, element: str) -> bool:
+    """Tell whether the dimension universe has the named element."""
+    try:
+        universe[element]
+    except (KeyError, LookupError):
+        return False
+    return True
