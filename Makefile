@@ -21,7 +21,8 @@ PYTHON ?= python3
 
 # The few settings make itself needs, resolved by the same code as the scripts.
 config = $(shell bin/config get $(1))
-STAMPS := $(call config,STAMPS)
+# A direct $(shell) here: .SHELLSTATUS is not set through $(call) in GNU make 4.3.
+STAMPS := $(shell bin/config get STAMPS)
 ifneq ($(.SHELLSTATUS),0)
 $(error the settings could not be loaded: run 'bin/config show' to see why)
 endif

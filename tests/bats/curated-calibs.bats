@@ -21,7 +21,7 @@ setup() { common_setup; use_empty_repo; }
   BUTLER_DOUBLE_MISSING=write-curated-calibrations run "$ROOT/bin/curated-calibs"
   [ "$status" -ne 0 ]
   [[ "$output" == *"'write-curated-calibrations' is not available"*"obs_base"* ]]
-  CURATED_COLLECTION= run "$ROOT/bin/curated-calibs"
+  CURATED_COLLECTION='' run "$ROOT/bin/curated-calibs"
   [ "$status" -ne 0 ]
   [[ "$output" == *"CURATED_COLLECTION is empty"* ]]
   [ -z "$(calls)" ]

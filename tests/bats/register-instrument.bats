@@ -33,7 +33,7 @@ setup() { common_setup; use_empty_repo; }
 }
 
 @test "register-instrument: empty INSTRUMENT_CLASS is named" {
-  INSTRUMENT_CLASS= run "$ROOT/bin/register-instrument"
+  INSTRUMENT_CLASS='' run "$ROOT/bin/register-instrument"
   [ "$status" -ne 0 ]
   [[ "$output" == *"INSTRUMENT_CLASS is empty"* ]]
   [ -z "$(calls)" ]
