@@ -42,3 +42,23 @@ def has_element(universe: Any, element: str) -> bool:
     except (KeyError, LookupError):
         return False
     return True
+
+
+def apply_overrides(config: Any, overrides: dict[str, Any] | None) -> None:
+    """Apply ``-c key=value`` overrides (strings) to top-level config fields.
+
+    Like pipe_base's ``ConfigOverrides``, each value is converted to the
+    field's type (``True``/``False`` for booleans).
+    """
+    for key, value in (overrides or {}).items():
+        field = config._fields.get(key)
+        if field is None:
+            raise KeyError(f"{type(config).__name__} has no field {key!r}")
+        if isinstance(value, str) and field.dtype is bool:
+            lowered = value.strip().lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(f"Cannot interpret {value!r} as a boolean for {key}")
+            value = lowered in ("true", "1", "yes")
+        elif isinstance(value, str) and field.dtype in (int, float):
+            value = field.dtype(value)
+        setattr(config, key, value)

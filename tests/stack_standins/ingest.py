@@ -57,7 +57,7 @@ from lsst.daf.butler import (
 )
 from lsst.pex.config import Config, Field
 
-from ._common import fit_record, has_element
+from ._common import apply_overrides, fit_record, has_element
 from .instrument import get_instrument
 
 log = logging.getLogger("lsst.standins.ingest")
@@ -292,7 +292,7 @@ def ingest_raws(
     if config_file:
         ingest_config.load(config_file)
     if config:
-        ingest_config.update(**config)
+        apply_overrides(ingest_config, config)
     delay = float(os.environ.get("STANDIN_INGEST_DELAY", "0") or 0)
     split = os.environ.get("STANDIN_INGEST_V23_SPLIT", "") not in ("", "0")
 

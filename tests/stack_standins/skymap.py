@@ -47,6 +47,8 @@ from lsst.pex.config import Config, ConfigChoiceField, Field, ListField
 from lsst.sphgeom import Angle as SphAngle
 from lsst.sphgeom import Circle, ConvexPolygon, LonLat, UnitVector3d
 
+from ._common import apply_overrides
+
 log = logging.getLogger("lsst.standins.skymap")
 
 SKYMAP_RUN = "skymaps"
@@ -298,7 +300,7 @@ def register_skymap(
     if config_file:
         sky_config.load(config_file)
     if config:
-        sky_config.update(**config)
+        apply_overrides(sky_config, config)
     sky_config.validate()
     name = sky_config.name
     kind = sky_config.skyMap.name
