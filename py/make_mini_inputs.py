@@ -7,13 +7,24 @@ sections 1 and 6, scaled down by settings:
   primary headers, one ``_index.json`` per visit directory (astro_metadata_translator,
   content ``metadata``) and ``visits.txt`` (all visit ids, sorted);
 - ``calib/export.yaml`` plus the bias, dark and flat files it names, made by
-  daf_butler's own export from a scratch repository;
+  daf_butler's own export from a scratch repository. Formatters: with the LSST
+  stack (``--formatters stack``, the default when ``lsst.obs.base`` imports)
+  the files are afw ``ExposureF`` FITS images read by obs_base's
+  ``FitsExposureFormatter``, as in DP0.2; with only daf_butler
+  (``--formatters lite``) they are small ECSV tables of per-amplifier values
+  (storage class ``AstropyTable``) read by daf_butler's own
+  ``AstropyTableFormatter``, the only daf_butler formatter for tabular data
+  that needs no extra package (it accepts ``.ecsv`` only, not FITS). An import
+  needs the formatter classes importable, so a lite tree is for lite
+  repositories and a stack tree for stack ones; the marker records which;
 - ``refcats/cal_ref_cat/<htm7>.fits`` for every HTM level-7 trixel the sensors
-  touch, and ``refcats/refcat.ecsv`` (relative file names);
+  touch, and ``refcats/refcat.ecsv`` (file names relative to ``refcats/``, so
+  the tree is relocatable; the toolkit regenerates absolute paths);
 - ``skymaps/DC2.py``, the DC2 sky map override for ``register-skymap``;
 - ``.dp02-mini-inputs.json``, the completion marker, written last.
 
-The output is deterministic: the same settings give a byte-identical tree.
+The output is deterministic: the same settings give a byte-identical tree
+(checked for the lite runtime; the stack mode's afw writer is not exercised here).
 Everything is written into a temporary sibling directory that is renamed into
 place at the end, so an interrupted run leaves nothing at ``--out``.
 
@@ -51,9 +62,10 @@ VISIT_MIN = 1472
 VISIT_MAX = 1235077
 """Largest DP0.2 WFD visit id."""
 
-SURVEY_START_MJD = 59853.0
-"""2022-10-01T00:00:00 TAI, the start of the DC2 simulated survey (minion_1016 date)."""
-NIGHTS_PER_YEAR = 300
+SURVEY_START_MJD = 59823.0
+"""2022-09-01T00:00:00 TAI: the first DC2 observing season (late 2022) falls in year 1."""
+SEASON_NIGHTS = 120
+"""Nights per year on which the DC2 field is observed."""
 DAYS_PER_YEAR = 365.25
 MAX_YEARS = 9
 """Calibration validity ends 2032-01-01, so at most nine survey years fit."""
@@ -66,6 +78,8 @@ FIELD_CENTRE_RA = 62.5
 
 SITE_LONGITUDE = -70.749417
 SITE_LATITUDE = -30.244639
+LOCAL_MIDNIGHT_UT = -SITE_LONGITUDE / 360.0
+"""Mean local midnight at the Rubin site as a fraction of a UT day (about 04:43 UT)."""
 
 EXPTIME = 30.0
 DARKTIME = 30.0
@@ -324,16 +338,46 @@ def mjd_to_iso(mjd: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
+def _lst_deg(mjd: float) -> float:
+    """Return the local sidereal time at the Rubin site, degrees in [0, 360)."""
+    return (gmst_deg(mjd) + SITE_LONGITUDE) % 360.0
+
+
+def season_centre(first_day: int) -> int:
+    """Return the day whose local midnight has LST equal to the field centre RA.
+
+    Parameters
+    ----------
+    first_day : `int`
+        MJD (integer) of the start of the survey year.
+
+    Returns
+    -------
+    day : `int`
+        The first such day at least 60 days after ``first_day``, so the
+        120-night observing season lies inside the year's slice.
+    """
+    best, best_diff = first_day + 60, 361.0
+    for day in range(first_day + 60, first_day + 60 + 366):
+        diff = abs((_lst_deg(day + LOCAL_MIDNIGHT_UT) - FIELD_CENTRE_RA + 180.0) % 360.0 - 180.0)
+        if diff < best_diff:
+            best, best_diff = day, diff
+    return best
+
+
 def make_visits(years: int, visits_per_year: int) -> list[Visit]:
     """Return the deterministic list of visits for the settings.
 
     Visit ids are spread over the DP0.2 range 1472..1235077, a slice per year,
-    increasing with year. Each year's visits fall on up to 300 nights; within a
-    night the local sidereal time runs from 40 deg before to 40 deg after the
-    field centre (RA 62.5), so MJD-OBS increases with the visit id and the hour
-    angle and airmass follow from the pointing. Pointings are random (seeded by
-    the year and index) inside the DC2 footprint; bands cycle through
-    ``u g r i z y`` in visit order, so six visits cover every band.
+    increasing with year. Each year's visits fall on up to 120 nights of the
+    observing season of the DC2 field (centred on the day its centre, RA 62.5,
+    transits at local midnight). Within a night the visits are spaced in local
+    sidereal time over at most 4 hours either side of local midnight, limited
+    to 40 deg either side of the field centre, so MJD-OBS increases with the
+    visit id, every visit is at night and the hour angle and airmass follow
+    from the pointing. Pointings are random (seeded by the year and index)
+    inside the DC2 footprint; bands cycle through ``u g r i z y`` in visit
+    order, so six visits cover every band.
 
     Parameters
     ----------
@@ -353,15 +397,20 @@ def make_visits(years: int, visits_per_year: int) -> list[Visit]:
     lat = math.radians(SITE_LATITUDE)
     out: list[Visit] = []
     for year in range(years):
-        nights = min(NIGHTS_PER_YEAR, visits_per_year)
-        first_day = math.floor(SURVEY_START_MJD + year * DAYS_PER_YEAR)
-        # Visits of each night, in order.
+        nights = min(SEASON_NIGHTS, visits_per_year)
+        centre = season_centre(math.floor(SURVEY_START_MJD + year * DAYS_PER_YEAR))
         per_night: dict[int, list[int]] = {}
         for i in range(visits_per_year):
             per_night.setdefault(i * nights // visits_per_year, []).append(i)
         for night, members in sorted(per_night.items()):
-            day = first_day + night * (NIGHTS_PER_YEAR // nights)
-            lst0 = (gmst_deg(day) + SITE_LONGITUDE) % 360.0
+            day = centre - SEASON_NIGHTS // 2 + (night * SEASON_NIGHTS) // nights
+            noon = day + LOCAL_MIDNIGHT_UT - 0.5
+            lst_noon = _lst_deg(noon)
+            lst_midnight = (lst_noon + 180.0 + 0.5 * 0.98564736629) % 360.0
+            # Signed offset of midnight LST from the field centre, within +-60 deg in season.
+            offset = (lst_midnight - FIELD_CENTRE_RA + 180.0) % 360.0 - 180.0
+            lo = max(offset - 60.0, -40.0)
+            hi = min(offset + 60.0, 40.0)
             for k, i in enumerate(members):
                 base = VISIT_MIN + year * per_year + i * step
                 rng = random.Random(cam.stable_seed("visit", year, i))
@@ -370,11 +419,10 @@ def make_visits(years: int, visits_per_year: int) -> list[Visit]:
                 dec = round(rng.uniform(*DEC_RANGE), 9)
                 rot = round(rng.uniform(0.0, 360.0), 6)
                 band = cam.BANDS[(year * visits_per_year + i) % len(cam.BANDS)]
-                lst = FIELD_CENTRE_RA - 40.0 + 80.0 * (k + 0.5) / len(members)
-                delta = (lst - lst0) % 360.0
-                mjd = round(day + delta / 360.98564736629, 8)
-                lst_now = (gmst_deg(mjd) + SITE_LONGITUDE) % 360.0
-                ha = (lst_now - ra + 180.0) % 360.0 - 180.0
+                lst = FIELD_CENTRE_RA + lo + (hi - lo) * (k + 0.5) / len(members)
+                delta = (lst - lst_noon) % 360.0
+                mjd = round(noon + delta / 360.98564736629, 8)
+                ha = (_lst_deg(mjd) - ra + 180.0) % 360.0 - 180.0
                 sin_alt = (math.sin(lat) * math.sin(math.radians(dec))
                            + math.cos(lat) * math.cos(math.radians(dec))
                            * math.cos(math.radians(ha)))
@@ -461,6 +509,75 @@ def _pad(data: bytes) -> bytes:
     return data + b"\0" * extra
 
 
+def _card_image(key: str, value: Any) -> str:
+    """Format one fixed-format FITS card (80 characters), as astropy does.
+
+    Building astropy ``Header`` objects dominates the run time at DP0.2 scale,
+    so the simple cards of the raw headers are formatted here; anything
+    unusual falls back to astropy. `check_header_formatting` verifies the
+    result against astropy at the start of every run.
+    """
+    if isinstance(value, bool):
+        text = ("T" if value else "F").rjust(20)
+    elif isinstance(value, int):
+        text = str(value).rjust(20)
+    elif isinstance(value, float):
+        text = repr(value)
+        if "e" in text or "n" in text or len(text) > 20:
+            from astropy.io import fits
+
+            return fits.Card(key, value).image
+        if "." not in text:
+            text += ".0"
+        text = text.rjust(20)
+    elif isinstance(value, str) and len(value) <= 60 and value.isprintable():
+        text = ("'" + value.replace("'", "''").ljust(8) + "'").ljust(20)
+    else:
+        from astropy.io import fits
+
+        return fits.Card(key, value).image
+    return f"{key:<8}= {text}".ljust(80)
+
+
+def header_bytes(cards: list[tuple[str, Any]]) -> bytes:
+    """Return a FITS header (cards, END, padding) as bytes.
+
+    Parameters
+    ----------
+    cards : `list` [`tuple` [`str`, `typing.Any`]]
+        Keyword/value pairs in order.
+
+    Returns
+    -------
+    header : `bytes`
+        A multiple of 2880 bytes, padded with spaces.
+    """
+    text = "".join(_card_image(k, v) for k, v in cards) + "END".ljust(80)
+    text += " " * (-len(text) % 2880)
+    return text.encode("ascii")
+
+
+def check_header_formatting(cards: list[tuple[str, Any]]) -> None:
+    """Raise if `header_bytes` differs from astropy's formatting of ``cards``.
+
+    Parameters
+    ----------
+    cards : `list` [`tuple` [`str`, `typing.Any`]]
+        A representative raw header.
+
+    Raises
+    ------
+    RuntimeError
+        If the two differ (an astropy change); the generator must be fixed.
+    """
+    from astropy.io import fits
+
+    reference = fits.Header(cards).tostring().encode("ascii")
+    if header_bytes(cards) != reference:
+        raise RuntimeError("make_mini_inputs: the fast FITS header writer disagrees with "
+                           "astropy's Header.tostring(); fix _card_image before generating.")
+
+
 def write_visit(raw_dir: str, visit: Visit, sensors: list[str], pixels: int) -> int:
     """Write the raw files and ``_index.json`` of one visit.
 
@@ -482,7 +599,6 @@ def write_visit(raw_dir: str, visit: Visit, sensors: list[str], pixels: int) -> 
     """
     import numpy as np
     from astro_metadata_translator import indexing
-    from astropy.io import fits
 
     vdir = os.path.join(raw_dir, f"y{visit.year}-wfd", f"{visit.visit:08d}")
     os.makedirs(vdir, exist_ok=True)
@@ -490,8 +606,7 @@ def write_visit(raw_dir: str, visit: Visit, sensors: list[str], pixels: int) -> 
     for sensor in sensors:
         name = raw_file_name(visit.visit, sensor, visit.band)
         cards = raw_header_cards(visit, sensor, pixels)
-        header = fits.Header(cards)
-        blob = header.tostring().encode("ascii")
+        blob = header_bytes(cards)
         if pixels > 0:
             rng = np.random.default_rng(cam.stable_seed("raw", visit.visit, sensor))
             image = (1000.0 + rng.normal(0.0, 10.0, size=(pixels, pixels))).astype(">f4")
@@ -535,6 +650,7 @@ def write_raws(top: Path, visits: list[Visit], sensors: list[str], pixels: int,
     """
     raw_dir = top / "raw"
     raw_dir.mkdir(parents=True)
+    check_header_formatting(raw_header_cards(visits[0], sensors[0], pixels))
     if jobs <= 1 or len(visits) * len(sensors) < 2000:
         n_files = _write_visit_chunk((str(raw_dir), visits, sensors, pixels))
     else:
@@ -619,15 +735,19 @@ def trixels_for(visits: list[Visit], sensors: list[str]) -> list[int]:
     return sorted(found)
 
 
-def write_refcats(top: Path, trixels: list[int]) -> None:
-    """Write one small reference-catalog FITS table per trixel and ``refcat.ecsv``.
+def write_refcat_file(cat_dir: str, trixel: int) -> None:
+    """Write the small reference catalog of one trixel.
+
+    ``REFCAT_ROWS`` sources at random points inside the trixel (seeded by the
+    trixel id): ``id`` (int64), ``coord_ra``/``coord_dec`` (radians) and
+    ``<band>_flux``/``<band>_fluxErr`` (nJy) for the six bands.
 
     Parameters
     ----------
-    top : `pathlib.Path`
-        Top of the tree being made.
-    trixels : `list` [`int`]
-        htm7 ids.
+    cat_dir : `str`
+        The ``cal_ref_cat`` directory.
+    trixel : `int`
+        HTM level-7 id; the file is ``<trixel>.fits``.
     """
     import numpy as np
     from astropy import units as u
@@ -635,30 +755,66 @@ def write_refcats(top: Path, trixels: list[int]) -> None:
     from lsst import sphgeom
 
     pixelization = sphgeom.HtmPixelization(HTM_LEVEL)
+    rng = np.random.default_rng(trixel)
+    corners = np.array([[v.x(), v.y(), v.z()]
+                        for v in pixelization.triangle(trixel).getVertices()])
+    weights = rng.dirichlet(np.ones(3), size=REFCAT_ROWS)
+    vectors = weights @ corners
+    vectors /= np.linalg.norm(vectors, axis=1)[:, None]
+    ra = np.mod(np.arctan2(vectors[:, 1], vectors[:, 0]), 2.0 * np.pi)
+    dec = np.arcsin(np.clip(vectors[:, 2], -1.0, 1.0))
+    table = Table()
+    table["id"] = np.arange(REFCAT_ROWS, dtype=np.int64) + trixel * 1000
+    table["coord_ra"] = ra * u.rad
+    table["coord_dec"] = dec * u.rad
+    for band in cam.BANDS:
+        flux = 10.0 ** rng.uniform(3.0, 6.0, size=REFCAT_ROWS)
+        table[f"{band}_flux"] = flux * u.nJy
+        table[f"{band}_fluxErr"] = (0.01 * flux + 50.0) * u.nJy
+    table.write(os.path.join(cat_dir, f"{trixel}.fits"), format="fits")
+
+
+def _write_refcat_chunk(args: tuple[str, list[int]]) -> int:
+    """Write the catalogs of a chunk of trixels (worker entry point)."""
+    cat_dir, trixels = args
+    for trixel in trixels:
+        write_refcat_file(cat_dir, trixel)
+    return len(trixels)
+
+
+def write_refcats(top: Path, trixels: list[int], jobs: int = 1) -> None:
+    """Write one small reference-catalog FITS table per trixel and ``refcat.ecsv``.
+
+    ``refcat.ecsv`` has the technote's columns ``filename`` (str) and ``htm7``
+    (int64), sorted by htm7, but the file names are relative to ``refcats/``
+    (``cal_ref_cat/<htm7>.fits``) so the tree is relocatable and byte-identical
+    wherever it is made; the toolkit writes its own table with absolute paths.
+
+    Parameters
+    ----------
+    top : `pathlib.Path`
+        Top of the tree being made.
+    trixels : `list` [`int`]
+        htm7 ids.
+    jobs : `int`, optional
+        Worker processes.
+    """
+    import numpy as np
+    from astropy.table import Table
+
     cat_dir = top / "refcats" / "cal_ref_cat"
     cat_dir.mkdir(parents=True)
-    names = []
-    for trixel in trixels:
-        rng = np.random.default_rng(trixel)
-        corners = np.array([[v.x(), v.y(), v.z()]
-                            for v in pixelization.triangle(trixel).getVertices()])
-        weights = rng.dirichlet(np.ones(3), size=REFCAT_ROWS)
-        vectors = weights @ corners
-        vectors /= np.linalg.norm(vectors, axis=1)[:, None]
-        ra = np.mod(np.arctan2(vectors[:, 1], vectors[:, 0]), 2.0 * np.pi)
-        dec = np.arcsin(np.clip(vectors[:, 2], -1.0, 1.0))
-        table = Table()
-        table["id"] = np.arange(REFCAT_ROWS, dtype=np.int64) + trixel * 1000
-        table["coord_ra"] = ra * u.rad
-        table["coord_dec"] = dec * u.rad
-        for band in cam.BANDS:
-            flux = 10.0 ** rng.uniform(3.0, 6.0, size=REFCAT_ROWS)
-            table[f"{band}_flux"] = flux * u.nJy
-            table[f"{band}_fluxErr"] = (0.01 * flux + 50.0) * u.nJy
-        table.write(cat_dir / f"{trixel}.fits", format="fits")
-        names.append(f"cal_ref_cat/{trixel}.fits")
+    if jobs <= 1 or len(trixels) < 100:
+        _write_refcat_chunk((str(cat_dir), trixels))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        size = max(1, len(trixels) // (jobs * 4))
+        chunks = [(str(cat_dir), trixels[i:i + size]) for i in range(0, len(trixels), size)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(_write_refcat_chunk, chunks))
     index = Table()
-    index["filename"] = np.array(names, dtype=str)
+    index["filename"] = np.array([f"cal_ref_cat/{t}.fits" for t in trixels], dtype=str)
     index["htm7"] = np.array(trixels, dtype=np.int64)
     index.write(top / "refcats" / "refcat.ecsv", format="ascii.ecsv")
 
@@ -707,24 +863,38 @@ def _write_stack_calib(path: str, kind: str, sensor: str, band: str | None, pixe
 
 
 def _dimension_records(universe: Any, sensors: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Return the instrument, detector and physical_filter records for a universe."""
-    instrument_fields = universe["instrument"].RecordClass.fields.names
+    """Return the instrument, detector and physical_filter records for a universe.
+
+    The instrument record keeps only the fields the universe defines (v23's
+    universe has no ``visit_system`` there).
+    """
+    record_class = universe["instrument"].RecordClass
+    try:
+        fields = list(record_class.fields.names)
+    except AttributeError:  # pragma: no cover - older daf_butler
+        fields = list(record_class.__slots__)
     return {
-        "instrument": [cam.instrument_record(instrument_fields)],
+        "instrument": [cam.instrument_record(fields)],
         "physical_filter": cam.physical_filter_records(),
         "detector": cam.detector_records(sensors),
     }
 
 
-def _make_ref(dataset_type: Any, data_id: dict[str, Any], run: str) -> Any:
-    """Make a resolved DatasetRef with a deterministic (DATAID_TYPE_RUN) id."""
+def _make_ref(dataset_type: Any, data_id: dict[str, Any], run: str) -> tuple[Any, bool]:
+    """Make a DatasetRef with a deterministic (DATAID_TYPE_RUN, uuid5) id.
+
+    Returns the ref and whether it is already resolved. daf_butler before 26
+    cannot resolve a ref here; its ``ingest`` assigns the id instead, and is
+    then given ``idGenerationMode=DATAID_TYPE_RUN`` (see `write_calibs`).
+    """
     from lsst.daf.butler import DatasetIdGenEnum, DatasetRef
 
     try:
-        return DatasetRef(dataset_type, data_id, run=run,
-                          id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
-    except TypeError:  # daf_butler < 26: ids are assigned at ingest
-        return DatasetRef(dataset_type, data_id, run=run)
+        ref = DatasetRef(dataset_type, data_id, run=run,
+                         id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+        return ref, True
+    except TypeError:  # pragma: no cover - daf_butler < 26 (v23 stack)
+        return DatasetRef(dataset_type, data_id, run=run), False
 
 
 def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) -> dict[str, int]:
@@ -800,7 +970,6 @@ def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) ->
             plan.append(("dark", sensor, None, CALIB_RUN_BIAS_DARK))
             for band in cam.BANDS:
                 plan.append(("flat", sensor, band, CALIB_RUN_FLAT))
-        refs: dict[str, list[Any]] = {"bias": [], "dark": [], "flat": []}
         datasets = []
         for kind, sensor, band, run in plan:
             data_id: dict[str, Any] = {"instrument": cam.INSTRUMENT,
@@ -811,22 +980,19 @@ def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) ->
                 stem += f"_{cam.physical_filter(band)}"
             path = os.path.join(staging, stem + (".fits" if formatters == "stack" else ".ecsv"))
             writer(path, kind, sensor, band, pixels)
-            ref = _make_ref(types[kind], data_id, run)
+            ref, resolved_here = _make_ref(types[kind], data_id, run)
             datasets.append(FileDataset(path=path, refs=[ref], formatter=formatter))
-        try:
+        if resolved_here:
             butler.ingest(*datasets, transfer="move")
-        except TypeError:  # pragma: no cover - old daf_butler
+        else:  # pragma: no cover - daf_butler < 26 (v23 stack)
             from lsst.daf.butler import DatasetIdGenEnum
 
             butler.ingest(*datasets, transfer="move",
                           idGenerationMode=DatasetIdGenEnum.DATAID_TYPE_RUN)
-        for dataset in datasets:
-            for ref in dataset.refs:
-                refs[ref.datasetType.name].append(ref)
         # Re-resolve the refs from the registry (old daf_butler assigns ids at ingest).
         resolved = {kind: sorted(registry.queryDatasets(kind, collections=[
             CALIB_RUN_FLAT if kind == "flat" else CALIB_RUN_BIAS_DARK]), key=lambda r: str(r.id))
-            for kind in refs}
+            for kind in ("bias", "dark", "flat")}
 
         def span(bounds: tuple[str, str]) -> Any:
             return Timespan(Time(bounds[0], format="isot", scale="tai"),
@@ -842,7 +1008,8 @@ def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) ->
             export.saveDatasets(all_refs)
             export.saveCollection(CALIB_CALIBRATION)
             export.saveCollection(CALIB_CHAIN)
-        butler.close() if hasattr(butler, "close") else None
+        if hasattr(butler, "close"):
+            butler.close()
     return {kind: len(items) for kind, items in resolved.items()}
 
 
@@ -872,7 +1039,7 @@ def generate(top: Path, settings: dict[str, Any], jobs: int) -> dict[str, Any]:
     visits = make_visits(settings["years"], settings["visits"])
     n_raw = write_raws(top, visits, settings["sensors"], settings["pixels"], jobs)
     trixels = trixels_for(visits, settings["sensors"])
-    write_refcats(top, trixels)
+    write_refcats(top, trixels, jobs)
     calib_counts = write_calibs(top, settings["sensors"], settings["pixels"],
                                 settings["formatters"])
     (top / "skymaps").mkdir()

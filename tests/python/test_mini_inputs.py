@@ -145,6 +145,9 @@ def test_index_files_hold_reference_keys(tree: Path) -> None:
             iso = Time(header["MJD-OBS"], format="mjd", scale="tai").isot
             assert abs(Time(iso, scale="tai") - Time(header["DATE-OBS"], scale="tai")).sec < 0.002
             mjd_by_visit.setdefault(visit, set()).add(header["MJD-OBS"])
+            # At night: within 5 hours of local midnight (about 04:43 UT at Cerro Pachon).
+            hours = ((header["MJD-OBS"] - 0.1965 + 0.5) % 1.0 - 0.5) * 24.0
+            assert abs(hours) < 5.0, f"{name}: {header['DATE-OBS']} is not at night"
             # The index says exactly what the file's primary header says.
             on_disk = fits.getheader(vdir / name)
             for key, value in header.items():
