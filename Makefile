@@ -13,16 +13,22 @@ ENV_FILE ?= .env
 export ENV_FILE
 # The lite runtime made by `make install`; its bin/ goes first on PATH when it exists.
 VENV ?= .venv
+# (Not when a site stack is set up: its butler must not be shadowed.)
+ifeq ($(LSST_DISTRIB_DIR),)
 ifneq ($(wildcard $(VENV)/bin/butler),)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+endif
 endif
 # Python used to create the venv.
 PYTHON ?= python3
 
-# The few settings make itself needs, resolved by the same code as the scripts.
-config = $(shell bin/config get $(1))
+# The few settings make itself needs, resolved by the same code as the scripts. $(shell)
+# does not see variables given on make's command line (GNU make 4.3), so pass them.
+cmdline_vars := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
+with_cmdline = $(foreach v,$(cmdline_vars),$(v)='$(subst ','\'',$($(v)))')
+config = $(shell $(with_cmdline) bin/config get $(1))
 # A direct $(shell) here: .SHELLSTATUS is not set through $(call) in GNU make 4.3.
-STAMPS := $(shell bin/config get STAMPS)
+STAMPS := $(shell $(with_cmdline) bin/config get STAMPS)
 ifneq ($(.SHELLSTATUS),0)
 $(error the settings could not be loaded: run 'bin/config show' to see why)
 endif
@@ -55,7 +61,16 @@ lint: ## shellcheck, ruff, the Python 3.8 syntax check, hadolint.
 	bin/lint
 
 ##@ The build
-repo: $(call stamp,verify) ## Build the whole repository (every step whose stamp is missing).
+# Where `make repo` runs (RUNTIME, README "Container"): decided only when repo is a goal.
+RUN_IN := $(if $(filter repo,$(MAKECMDGOALS)),$(shell $(with_cmdline) bin/runtime),host)
+ifeq ($(RUN_IN),)
+$(error no runtime for 'make repo': see the message above, or run 'make runtime')
+endif
+ifeq ($(RUN_IN),container)
+repo: docker-repo
+else
+repo: $(call stamp,verify) ## Build the whole repository (every step whose stamp is missing; RUNTIME: where).
+endif
 
 $(STEPS): %: $(call stamp,%)
 

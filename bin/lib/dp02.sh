@@ -43,7 +43,7 @@ dp02_die() {
   if [[ "${1:-}" =~ ^[0-9]+$ ]]; then status=$1; shift; fi
   local msg
   msg=$(dp02_redact "$*")
-  printf '%s: error: %s\n' "$DP02_SCRIPT" "$msg" | fold -s -w 100 >&2
+  printf '%s: error: %s\n' "$DP02_SCRIPT" "$msg" >&2
   if [[ -n "${DP02_STEP_LOG:-}" && -f "$DP02_STEP_LOG" ]]; then
     printf 'error: %s\n' "$msg" >>"$DP02_STEP_LOG"
   fi
@@ -218,6 +218,11 @@ dp02_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 dp02_epoch() { date +%s.%N; }
 
 dp02_toolkit_revision() {
+  # The image has no .git: it carries its revision in DP02_TOOLKIT_REVISION.
+  if [[ -n "${DP02_TOOLKIT_REVISION:-}" ]]; then
+    printf '%s' "$DP02_TOOLKIT_REVISION"
+    return 0
+  fi
   git -C "$DP02_HOME" rev-parse --short HEAD 2>/dev/null || printf 'unknown'
 }
 

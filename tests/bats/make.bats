@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# The Makefile: step order, reset, status, help.
+
+load helpers
+
+setup() {
+  common_setup
+  export MAKE="make -C $ROOT VENV=/nonexistent RUNTIME=host"
+}
+
+@test "make: help lists the targets" {
+  run $MAKE help
+  [ "$status" -eq 0 ]
+  for t in install test lint repo status reset mini-inputs db-check; do
+    [[ "$output" == *"  $t "* ]]
+  done
+}
+
+@test "make -n repo lists the steps in the published order" {
+  run $MAKE -n repo
+  [ "$status" -eq 0 ]
+  steps=$(printf '%s\n' "$output" | grep '^bin/' | grep -v '^bin/mini-inputs' | sed 's#^bin/##; s#^raws #raws-#')
+  [ "$steps" = "$("$ROOT/bin/config" steps)" ]
+  [ "$(printf '%s\n' "$steps" | tr '\n' ' ')" = "check-inputs create register-instrument import-calibs curated-calibs register-skymap refcat-table refcats raws-y1-wfd raws-y2-wfd visits chain verify " ]
+  [ ! -e "$STATE" ]
+}
+
+@test "make -n repo makes the miniature tree first only when DP02_TOP is MINI_DIR" {
+  MINI_DIR="$DP02_TOP" run $MAKE -n repo
+  [ "$(printf "%s\n" "$output" | grep "^bin/" | head -n 1)" = "bin/mini-inputs" ]
+  run $MAKE -n repo
+  [[ "$output" != *bin/mini-inputs* ]]
+}
+
+@test "make reset STEP=refcats removes exactly refcats and the later stamps" {
+  mkdir -p "$STATE/stamps"
+  for s in $("$ROOT/bin/config" steps); do echo "step: $s" >"$STATE/stamps/$s.done"; done
+  run $MAKE reset STEP=refcats
+  [ "$status" -eq 0 ]
+  [ "$(ls "$STATE/stamps" | tr '\n' ' ')" = "check-inputs.done create.done curated-calibs.done import-calibs.done refcat-table.done register-instrument.done register-skymap.done " ]
+}
+
+@test "make reset STEP=raws removes every year; a bad STEP is named" {
+  mkdir -p "$STATE/stamps"
+  for s in $("$ROOT/bin/config" steps); do echo "step: $s" >"$STATE/stamps/$s.done"; done
+  run $MAKE reset STEP=raws
+  [ "$status" -eq 0 ]
+  [ ! -e "$STATE/stamps/raws-y1-wfd.done" ]
+  [ -e "$STATE/stamps/refcats.done" ]
+  run $MAKE reset STEP=nonsense
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"STEP=nonsense is not a step"* ]]
+  run $MAKE reset
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"no STEP given"* ]]
+}
+
+@test "make status: done, failed and pending rows" {
+  use_empty_repo
+  "$ROOT/bin/create" 2>/dev/null
+  BUTLER_DOUBLE_FAIL=register-instrument run "$ROOT/bin/register-instrument"
+  run $MAKE status
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"create "*"done"* ]]
+  [[ "$output" == *"register-instrument "*"failed"* ]]
+  [[ "$output" == *"import-calibs "*"pending"* ]]
+}
+
+@test "make <step> runs nothing when its stamp exists" {
+  mkdir -p "$STATE/stamps"
+  for s in $("$ROOT/bin/config" steps); do echo "step: $s" >"$STATE/stamps/$s.done"; done
+  run $MAKE repo
+  [ "$status" -eq 0 ]
+  [ ! -s "$BUTLER_DOUBLE_LOG" ]
+  run $MAKE -n refcats
+  [[ "$output" != *bin/refcats* ]]
+}
+
+@test "make: settings come from ENV_FILE, the environment wins over it" {
+  printf 'REPO=%s\nRAW_YEARS=y1-wfd\n' "$BATS_TEST_TMPDIR/from-env-file" >"$ENV_FILE"
+  unset REPO
+  unset RAW_YEARS
+  run $MAKE -n repo
+  [[ "$output" == *"bin/raws y1-wfd"* && "$output" != *"y2-wfd"* ]]
+  run "$ROOT/bin/config" get REPO
+  [ "$output" = "$BATS_TEST_TMPDIR/from-env-file" ]
+  REPO=/elsewhere run "$ROOT/bin/config" get REPO
+  [ "$output" = "/elsewhere" ]
+  run "$ROOT/bin/config" get STATE_DIR
+  [ "$output" = "$BATS_TEST_TMPDIR/from-env-file-state" ]
+}
+
+@test "settings: a bad line in the env file is named" {
+  printf 'this is not a setting\n' >"$ENV_FILE"
+  run "$ROOT/bin/config" show
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"$ENV_FILE has a line that is not KEY=value"* ]]
+}
+
+@test "make: settings given on make's command line reach make itself and the steps" {
+  mkdir -p "$BATS_TEST_TMPDIR/cmdline-state/stamps"
+  for s in $("$ROOT/bin/config" steps); do echo "x" >"$BATS_TEST_TMPDIR/cmdline-state/stamps/$s.done"; done
+  run $MAKE -n repo STATE_DIR="$BATS_TEST_TMPDIR/cmdline-state"
+  [ "$status" -eq 0 ]
+  [[ "$output" != *bin/* ]]
+  run $MAKE -n repo RAW_YEARS=y2-wfd
+  [[ "$output" == *"bin/raws y2-wfd"* && "$output" != *"y1-wfd"* ]]
+}
