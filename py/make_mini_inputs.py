@@ -1094,9 +1094,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         summary = generate(tmp, settings, jobs)
-        if out.is_dir():
-            out.rmdir()  # checked empty above
-        os.rename(tmp, out)
+        try:
+            if out.is_dir():
+                out.rmdir()  # checked empty above
+            os.rename(tmp, out)
+        except OSError:
+            # Another run finished first (or someone wrote into --out meanwhile).
+            try:
+                if check_out_dir(out, settings):
+                    print(f"make_mini_inputs: {out} was completed by another run with these "
+                          "settings; nothing to do.")
+                    return 0
+            except UserError as exc:
+                print(f"make_mini_inputs: error: {exc}", file=sys.stderr)
+                return 2
+            raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
