@@ -156,30 +156,55 @@ def check_refcats(
     return TODO, summary
 
 
-def check_raws(repo: str, instrument: str, year_dir: Path, output: Path) -> tuple[int, str]:
-    """Which visit directories of a year hold exposures not yet registered?
+RAW_FILE = re.compile(r"\.fits?(\.fz)?\Z")
 
-    Writes the absolute paths of those directories to ``output``, one per line. ingest-raws
-    writes each exposure (its record and all its raws) in one transaction, so a registered
-    exposure is complete.
+
+def check_raws(
+    repo: str, instrument: str, collection: str, year_dir: Path, output: Path
+) -> tuple[int, str]:
+    """Which visit directories of a year are not yet ingested?
+
+    A visit directory is done when its exposure has as many ``raw`` datasets in
+    ``collection`` as the directory has raw files. The exposure record alone is not enough:
+    at v23 ingest-raws commits the record before the transaction that ingests the raws, so
+    an interruption can leave an exposure without raws (re-ingesting it then succeeds).
+    Writes the absolute paths of the directories still to do to ``output``, one per line.
     """
     if not year_dir.is_dir():
         raise StateError(f"{year_dir} is not a directory: check DP02_RAW and RAW_YEARS.")
+    files: dict[int, int] = {}
     with os.scandir(year_dir) as entries:
-        visits = sorted(e.name for e in entries if e.is_dir() and VISIT_DIR.match(e.name))
-    if not visits:
+        for entry in entries:
+            if entry.is_dir() and VISIT_DIR.match(entry.name):
+                with os.scandir(entry.path) as inner:
+                    files[int(entry.name)] = sum(1 for f in inner if RAW_FILE.search(f.name))
+    if not files:
         raise StateError(
             f"{year_dir} holds no visit directory (8-digit names): check DP02_RAW and RAW_YEARS."
         )
     registry = _butler(repo).registry
-    registered = {
-        int(rec.id) for rec in registry.queryDimensionRecords("exposure", instrument=instrument)
-    }
-    remaining = [v for v in visits if int(v) not in registered]
-    summary = f"{len(visits) - len(remaining)}/{len(visits)} exposures registered"
+    found: Counter = Counter()
+    if collection in _collections(registry) and _dataset_type_exists(registry, "raw"):
+        # The year's visit ids are one range: ask only for those raws, not the whole survey.
+        where = f"exposure >= {min(files)} AND exposure <= {max(files)}"
+        for ref in registry.queryDatasets(
+            "raw", collections=[collection], where=where, instrument=instrument
+        ):
+            found[int(ref.dataId["exposure"])] += 1
+    done = [v for v in files if found[v] and found[v] == files[v]]
+    partial = [v for v in files if found[v] and found[v] != files[v]]
+    if partial:
+        lines = "\n".join(f"  {v:08d}: {found[v]} raws, {files[v]} files" for v in partial)
+        raise StateError(
+            f"some exposures of {year_dir} have raws in {collection}, but not one per file:\n"
+            f"{lines}\nFiles were added or removed after their ingest. Remove those raws "
+            "(butler prune-datasets) or restore the files, then run the step again."
+        )
+    remaining = sorted(v for v in files if v not in done)
+    summary = f"{len(done)}/{len(files)} exposures ingested"
     if not remaining:
         return DONE, summary
-    text = "".join(f"{year_dir.absolute() / v}\n" for v in remaining)
+    text = "".join(f"{year_dir.absolute() / f'{v:08d}'}\n" for v in remaining)
     _write_atomically(output, lambda tmp: Path(tmp).write_text(text))
     return TODO, summary
 
@@ -207,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("raws", help="visit directories not yet ingested")
     p.add_argument("repo")
     p.add_argument("instrument")
+    p.add_argument("collection")
     p.add_argument("year_dir", type=Path)
     p.add_argument("-o", "--output", required=True, type=Path)
     args = parser.parse_args(argv)
@@ -223,7 +249,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.output,
             )
         else:
-            state, summary = check_raws(args.repo, args.instrument, args.year_dir, args.output)
+            state, summary = check_raws(
+                args.repo, args.instrument, args.collection, args.year_dir, args.output
+            )
     except StateError as exc:
         print(f"repo_state: {exc}", file=sys.stderr)
         return STOP
