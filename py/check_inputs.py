@@ -930,7 +930,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="warn below this many GB free (default 1)")
     parser.add_argument("--report", required=True, help="JSON report to write")
     parser.add_argument("--table", default="", help="also write the table to this file")
-    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print a one-line summary instead of the table")
     return parser
 
 
@@ -991,7 +992,10 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(report)
     if args.table:
         write_atomic(args.table, table)
-    if not args.quiet:
+    if args.quiet:
+        print(f"check-inputs: {errors} error(s), {warnings} warning(s); table "
+              f"{args.table or '(not written)'}, report {args.report}")
+    else:
         sys.stdout.write(table)
     return 1 if errors else 0
 

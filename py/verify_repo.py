@@ -560,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="DEFAULTS_CHAIN_CHILDREN (space separated, in order)")
     parser.add_argument("--report", required=True, help="JSON report to write")
     parser.add_argument("--table", default="", help="also write the table to this file")
-    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print a one-line summary instead of the table")
     return parser
 
 
@@ -604,7 +605,11 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(rows)
     if args.table:
         write_atomic(args.table, table)
-    if not args.quiet:
+    if args.quiet:
+        print(f"verify: {len(rows) - len(mismatches)} of {len(rows)} checks match"
+              + (f"; mismatches: {', '.join(mismatches)}" if mismatches else "")
+              + f"; table {args.table or '(not written)'}, report {args.report}")
+    else:
         sys.stdout.write(table)
     return 1 if mismatches else 0
 
