@@ -60,11 +60,23 @@ def check_create(repo: str) -> tuple[int, str]:
 
 
 def _load_yaml(path: Path) -> Any:
+    """Load an export file; daf_butler's own tags (``!lsst.daf.butler.Timespan``) load as
+    plain mappings, since only the dataset entries are needed here."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    def plain(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node, deep=True)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", plain)
     with open(path) as stream:
-        return yaml.load(stream, Loader=loader)
+        return yaml.load(stream, Loader=Loader)
 
 
 def export_counts(export: Path) -> Counter:

@@ -1,0 +1,156 @@
+"""`make repo` end to end on SQLite and PostgreSQL: build, rerun, lost stamps, SIGKILL,
+concurrent years, read-only inputs, no password anywhere."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
+
+sys.path.insert(0, str(ROOT / "py"))
+from repo_state import export_counts  # noqa: E402
+
+CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats"]
+
+
+def expected(inputs: Path) -> dict:
+    """What the settings and the input tree imply (no literals)."""
+    calibs: Counter = Counter()
+    for (dataset_type, _run), n in export_counts(inputs / "calib" / "export.yaml").items():
+        calibs[dataset_type] += n
+    return {
+        "exposures": YEARS * VISITS,
+        "raws": YEARS * VISITS * len(SENSORS),
+        "refcats": len(list((inputs / "refcats" / "cal_ref_cat").glob("*.fits"))),
+        "calibs": dict(calibs),
+    }
+
+
+def check_contents(dump: dict, inputs: Path) -> None:
+    want = expected(inputs)
+    cols = dump["collections"]
+    assert cols["2.2i/defaults"] == {"type": "CHAINED", "children": CHILDREN}
+    assert cols["LSSTCam-imSim/raw/all"]["datasets"] == {"raw": want["raws"]}
+    assert cols["refcats"]["datasets"] == {"cal_ref_cat_2_2": want["refcats"]}
+    assert dump["records"]["exposure"] == want["exposures"]
+    assert dump["records"]["visit"] == want["exposures"]
+    assert "LSSTCam-imSim/calib" in cols
+    assert cols["2.2i/calib"]["type"] == "CHAINED"
+    found: Counter = Counter()
+    for name, entry in cols.items():
+        if name.startswith("2.2i/calib/") and entry["type"] == "RUN":
+            found.update(entry["datasets"])
+    assert dict(found) == want["calibs"]
+
+
+def test_build_from_nothing(sqlite_build: Build, mini_tree: Path) -> None:
+    out = sqlite_build.first.stderr
+    assert "verify ... done" in out
+    for step in ("create", "register-instrument", "import-calibs", "refcats", "raws-y1-wfd",
+                 "visits", "chain"):
+        assert f"] {step} ... done in " in out, out
+    check_contents(sqlite_build.dump(), mini_tree)
+    stamps = sorted(p.name for p in (sqlite_build.state / "stamps").iterdir())
+    steps = subprocess.run([str(ROOT / "bin" / "config"), "steps"], env=sqlite_build.env,
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert stamps == sorted(f"{s}.done" for s in steps)
+
+
+def test_inputs_unchanged(sqlite_build: Build, mini_tree: Path) -> None:
+    assert checksums(mini_tree) == sqlite_build.before
+
+
+def test_rerun_calls_no_butler(sqlite_build: Build) -> None:
+    calls_before = len(sqlite_build.butler_calls())
+    assert calls_before > 0
+    result = sqlite_build.make("repo")
+    assert len(sqlite_build.butler_calls()) == calls_before
+    assert "Nothing to be done" in result.stdout
+
+
+def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path) -> None:
+    before = sqlite_build.dump()
+    for stamp in (sqlite_build.state / "stamps").iterdir():
+        stamp.unlink()
+    result = sqlite_build.make("repo")
+    for step in ("create", "import-calibs", "curated-calibs", "refcats", "raws-y1-wfd",
+                 "raws-y2-wfd"):
+        assert f"] {step} ... already done" in result.stderr, result.stderr
+    n = expected(mini_tree)["refcats"]
+    assert f"refcats ... already done ({n}/{n} in refcats)" in result.stderr
+    assert sqlite_build.dump() == before
+
+
+def test_sigkill_during_raws_then_resume(sqlite_build: Build, tmp_path: Path,
+                                         mini_tree: Path) -> None:
+    reference = sqlite_build.dump()
+    build = Build(tmp_path, mini_tree)
+    proc = build.popen("repo", env={"STANDIN_INGEST_DELAY": "1.5"})
+    log = build.state / "logs" / "raws-y1-wfd.log"
+    deadline = time.monotonic() + 240
+    # Kill once the first exposure of y1 is in: ingest is under way, not finished.
+    while time.monotonic() < deadline:
+        if log.exists() and "ingest-raws" in log.read_text() and build.raw_count() >= len(SENSORS):
+            break
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (build.state / "stamps" / "raws-y1-wfd.done").exists()
+    status = build.make("status").stdout
+    assert "raws-y1-wfd" in status and "interrupted" in status
+    result = build.make("repo")
+    assert "raws-y1-wfd ... done" in result.stderr
+    todo = (build.state / "raws-y1-wfd.todo").read_text().split()
+    assert 0 < len(todo) < VISITS  # only the visits not yet ingested were given to ingest-raws
+    assert build.dump() == reference
+
+
+def test_sqlite_refuses_concurrent_writers(tmp_path: Path, mini_tree: Path) -> None:
+    build = Build(tmp_path, mini_tree)
+    build.make("refcats")
+    result = build.make("-j2", "raws", check=False, env={"STANDIN_INGEST_DELAY": "1"})
+    assert result.returncode != 0
+    assert "SQLite takes one writer at a time" in result.stderr
+    assert "PostgreSQL" in result.stderr
+    # The refused step did nothing; a serial run finishes the job.
+    build.make("repo")
+    check_contents(build.dump(), mini_tree)
+
+
+def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
+                                                     mini_tree: Path, sqlite_build: Build) -> None:
+    auth = tmp_path / "db-auth.yaml"
+    pg_cluster.write_db_auth(auth)
+    build = Build(tmp_path / "pg", mini_tree, registry_db=pg_cluster.url, namespace="dp02_e2e",
+                  extra_env={"LSST_DB_AUTH": str(auth)})
+    build.base.mkdir()
+    proc = build.popen("-j2", "repo")
+    seen_args = []
+    while proc.poll() is None:
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+        seen_args.append(ps)
+        time.sleep(0.3)
+    output = proc.stdout.read()
+    assert proc.returncode == 0, output
+    # Both years ran at the same time: each started before the other ended.
+    logs = {y: (build.state / "logs" / f"raws-{y}.log").read_text().splitlines()
+            for y in ("y1-wfd", "y2-wfd")}
+    starts = {y: lines[0].split()[4] for y, lines in logs.items()}
+    ends = {y: lines[-1].split()[4] for y, lines in logs.items()}
+    assert starts["y1-wfd"] <= ends["y2-wfd"] and starts["y2-wfd"] <= ends["y1-wfd"]
+    check_contents(build.dump(), mini_tree)
+    assert build.dump() == sqlite_build.dump()
+    password = pg_cluster.password
+    assert seen_args and not any(password in args for args in seen_args)
+    assert password not in output
+    for path in list(build.state.rglob("*")) + list(build.repo.rglob("*.yaml")):
+        if path.is_file():
+            assert password not in path.read_text(errors="replace"), path
