@@ -36,9 +36,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from typing import Any
+
+from atomic_write import write_text
 
 REPORT_VERSION = 1
 
@@ -845,31 +846,6 @@ def check_database(report: Report, registry_db: str, db_check: str) -> None:
 # ---------------------------------------------------------------------------
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write a file through a temporary file in the same directory and a rename.
-
-    Parameters
-    ----------
-    path : `str`
-        The destination.
-    text : `str`
-        The content.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def format_table(report: Report) -> str:
     """Format the checks as a text table, then the full messages of problems.
 
@@ -988,10 +964,10 @@ def main(argv: list[str] | None = None) -> int:
         "figures": report.figures,
         "checks": report.checks,
     }
-    write_atomic(args.report, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    write_text(args.report, json.dumps(doc, indent=2, sort_keys=False) + "\n")
     table = format_table(report)
     if args.table:
-        write_atomic(args.table, table)
+        write_text(args.table, table)
     if args.quiet:
         print(f"check-inputs: {errors} error(s), {warnings} warning(s); table "
               f"{args.table or '(not written)'}, report {args.report}")

@@ -12,8 +12,9 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
+
+from atomic_write import write_with
 
 REFCAT_NAME = re.compile(r"\A([0-9]{6})\.fits\Z")
 # Level-7 HTM ids are 8 * 4**7 .. 16 * 4**7 - 1.
@@ -102,17 +103,7 @@ def write_table(rows: list[tuple[str, int]], output: Path) -> None:
         ],
         names=("filename", "htm7"),
     )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".ecsv")
-    os.close(fd)
-    try:
-        table.write(tmp, format="ascii.ecsv", overwrite=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_with(output, lambda tmp: table.write(tmp, format="ascii.ecsv", overwrite=True))
 
 
 def main(argv: list[str] | None = None) -> int:

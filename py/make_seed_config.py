@@ -7,12 +7,12 @@ is given). The URL must not carry a password: daf_butler reads it from the db-au
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import string
 import sys
-import tempfile
 from pathlib import Path
+
+from atomic_write import write_text
 
 ETC = Path(__file__).resolve().parent.parent / "etc"
 _PASSWORD_IN_URL = re.compile(r"^[a-z0-9+]+://[^/@]*:[^/@]*@")
@@ -52,20 +52,6 @@ def render(registry_db: str, namespace: str) -> str:
     return text
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as stream:
-            stream.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -78,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"make_seed_config: error: {exc}", file=sys.stderr)
         return 2
-    write_atomically(args.output, text)
+    write_text(args.output, text)
     return 0
 
 

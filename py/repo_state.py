@@ -12,10 +12,11 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from atomic_write import write_with
 
 DONE = 0
 TODO = 10
@@ -134,19 +135,6 @@ def check_collection(repo: str, name: str) -> tuple[int, str]:
     return TODO, f"collection {name} does not exist"
 
 
-def _write_atomically(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def check_refcats(
     repo: str, table: Path, dataset_type: str, collection: str, dimension: str, output: Path
 ) -> tuple[int, str]:
@@ -164,7 +152,7 @@ def check_refcats(
     summary = f"{len(rows) - len(remaining)}/{len(rows)} in {collection}"
     if len(remaining) == 0:
         return DONE, summary
-    _write_atomically(output, lambda tmp: remaining.write(tmp, format="ascii.ecsv", overwrite=True))
+    write_with(output, lambda tmp: remaining.write(tmp, format="ascii.ecsv", overwrite=True))
     return TODO, summary
 
 
@@ -217,7 +205,7 @@ def check_raws(
     if not remaining:
         return DONE, summary
     text = "".join(f"{year_dir.absolute() / f'{v:08d}'}\n" for v in remaining)
-    _write_atomically(output, lambda tmp: Path(tmp).write_text(text))
+    write_with(output, lambda tmp: Path(tmp).write_text(text))
     return TODO, summary
 
 

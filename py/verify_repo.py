@@ -51,9 +51,10 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from typing import Any, Callable
+
+from atomic_write import write_text
 
 REPORT_VERSION = 1
 VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
@@ -500,23 +501,6 @@ def count_datasets(registry: Any, dataset_type: str, collection: str, **where: A
 # ---------------------------------------------------------------------------
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write a file through a temporary file in the same directory and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _cell(value: Any, width: int = 48) -> str:
     text = str(value)
     return text if len(text) <= width else text[: width - 3] + "..."
@@ -601,10 +585,10 @@ def main(argv: list[str] | None = None) -> int:
         "mismatches": mismatches,
         "checks": rows,
     }
-    write_atomic(args.report, json.dumps(doc, indent=2) + "\n")
+    write_text(args.report, json.dumps(doc, indent=2) + "\n")
     table = format_table(rows)
     if args.table:
-        write_atomic(args.table, table)
+        write_text(args.table, table)
     if args.quiet:
         print(f"verify: {len(rows) - len(mismatches)} of {len(rows)} checks match"
               + (f"; mismatches: {', '.join(mismatches)}" if mismatches else "")

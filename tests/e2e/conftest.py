@@ -91,7 +91,9 @@ class Build:
             env={**self.env, **(env or {})}, capture_output=True, text=True, check=False,
         )
         if check and result.returncode != 0:
-            raise AssertionError(f"make {' '.join(targets)} failed:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(
+                f"make {' '.join(targets)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result
 
     def popen(self, *targets: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -112,7 +114,8 @@ class Build:
             return 0
         code = (
             "import sys\nfrom lsst.daf.butler import Butler\nr = Butler(sys.argv[1]).registry\n"
-            "try:\n    print(len(set(r.queryDatasets('raw', collections=['LSSTCam-imSim/raw/all']))))\n"
+            "try:\n"
+            "    print(len(set(r.queryDatasets('raw', collections=['LSSTCam-imSim/raw/all']))))\n"
             "except Exception:\n    print(0)\n"
         )
         result = subprocess.run(

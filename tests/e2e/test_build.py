@@ -11,7 +11,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
 
 sys.path.insert(0, str(ROOT / "py"))
