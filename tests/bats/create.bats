@@ -16,7 +16,7 @@ setup() { common_setup; }
   [ "$status" -eq 0 ]
   [ "$(calls)" = "$(log_file_opt create) create --seed-config $STATE/butler-seed.yaml --override $REPO" ]
   grep -q 'cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore' "$STATE/butler-seed.yaml"
-  run ! grep -q 'registry:' "$STATE/butler-seed.yaml"
+  run ! grep -q '^registry:' "$STATE/butler-seed.yaml"
   [ -f "$STATE/stamps/create.done" ]
   grep -q '^end: ' "$STATE/stamps/create.done"
   grep -q "^  - butler --log-file .* create --seed-config" "$STATE/stamps/create.done"
