@@ -14,13 +14,13 @@ setup() { common_setup; }
 @test "create: runs butler create with the generated SQLite seed and writes the stamp" {
   run "$ROOT/bin/create"
   [ "$status" -eq 0 ]
+  [[ "$output" == *"[2/"*"] create ... done in "* ]]
   [ "$(calls)" = "$(log_file_opt create) create --seed-config $STATE/butler-seed.yaml --override $REPO" ]
   grep -q 'cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore' "$STATE/butler-seed.yaml"
   run ! grep -q '^registry:' "$STATE/butler-seed.yaml"
   [ -f "$STATE/stamps/create.done" ]
   grep -q '^end: ' "$STATE/stamps/create.done"
   grep -q "^  - butler --log-file .* create --seed-config" "$STATE/stamps/create.done"
-  [[ "$output" == *"[2/"*"] create ... done in "* ]]
 }
 
 @test "create: PostgreSQL seed with namespace; db-check runs first" {
