@@ -45,3 +45,28 @@ setup() { common_setup; use_empty_repo; }
   [ ! -s "$BUTLER_DOUBLE_LOG" ]
   [ ! -e "$STATE" ]
 }
+
+@test "raws: --progress is passed, and butler's output shown, only on a terminal" {
+  run "$ROOT/bin/raws" y1-wfd
+  [[ "$(calls)" != *--progress* ]]
+  rm "$STATE/stamps/raws-y1-wfd.done"
+  : >"$BUTLER_DOUBLE_LOG"
+  # script(1) gives the step a terminal.
+  run script -qec "$ROOT/bin/raws y1-wfd" /dev/null
+  [ "$status" -eq 0 ]
+  [[ "$(calls)" == "--log-file $STATE/logs/raws-y1-wfd.json --progress ingest-raws "* ]]
+  [[ "$output" == *"butler ingest-raws: ok (test double)"* ]]
+}
+
+@test "raws: the stamp records start, end, duration, command, revision and stack" {
+  run "$ROOT/bin/raws" y1-wfd
+  [ "$status" -eq 0 ]
+  stamp="$STATE/stamps/raws-y1-wfd.done"
+  grep -Eq '^start: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "$stamp"
+  grep -Eq '^end: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "$stamp"
+  grep -Eq '^duration_s: [0-9]+\.[0-9]$' "$stamp"
+  grep -Eq "^toolkit_revision: ($(git -C "$ROOT" rev-parse --short HEAD)|unknown)$" "$stamp"
+  grep -Eq '^stack: daf_butler [0-9]' "$stamp"
+  grep -q "^  - butler --log-file $STATE/logs/raws-y1-wfd.json ingest-raws --transfer direct" "$stamp"
+  [ -z "$(find "$STATE/stamps" -name '.*')" ]  # no temporary file left
+}
