@@ -37,7 +37,7 @@ setup() {
   for s in $("$ROOT/bin/config" steps); do echo "step: $s" >"$STATE/stamps/$s.done"; done
   run $MAKE reset STEP=refcats
   [ "$status" -eq 0 ]
-  [ "$(ls "$STATE/stamps" | tr '\n' ' ')" = "check-inputs.done create.done curated-calibs.done import-calibs.done refcat-table.done register-instrument.done register-skymap.done " ]
+  [ "$(find "$STATE/stamps" -type f -printf '%f\n' | sort | tr '\n' ' ')" = "check-inputs.done create.done curated-calibs.done import-calibs.done refcat-table.done register-instrument.done register-skymap.done " ]
 }
 
 @test "make reset STEP=raws removes every year; a bad STEP is named" {
