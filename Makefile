@@ -43,7 +43,7 @@ RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
 	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
 
-.PHONY: help install test test-bats test-python lint repo raws status reset mini-inputs \
+.PHONY: help install test test-container lint repo raws status reset mini-inputs \
 	db-check raw-indexes clean-repo $(STEPS)
 
 help: ## Show this help.
@@ -59,6 +59,9 @@ test: ## Run every test (lint, bats, pytest).
 
 lint: ## shellcheck, ruff, the Python 3.8 syntax check, hadolint.
 	bin/lint
+
+test-container: ## Podman builds the Dockerfile on a stand-in stack image; docker-repo end to end.
+	tests/container/run
 
 ##@ The build
 # Where `make repo` runs (RUNTIME, README "Container"): decided only when repo is a goal.

@@ -301,7 +301,10 @@ dp02_step_done() {
     printf 'stack: %s\n' "$(dp02_stack_version)"
     printf 'commands:\n'
     local c
-    for c in "${DP02_STEP_COMMANDS[@]}"; do printf '  - %s\n' "$(dp02_redact "$c")"; done
+    # ${a[@]+...}: an empty array under set -u is an error in bash 4.2 (CentOS 7, the v23 image).
+    for c in ${DP02_STEP_COMMANDS[@]+"${DP02_STEP_COMMANDS[@]}"}; do
+      printf '  - %s\n' "$(dp02_redact "$c")"
+    done
   } >"$tmp"
   mv -f "$tmp" "$DP02_STAMPS/$DP02_STEP.done"
   printf '# step %s done %s in %s s%s\n' "$DP02_STEP" "$end" "$duration" "${note:+ ($note)}" >>"$DP02_STEP_LOG"
@@ -358,7 +361,7 @@ dp02_butler() {
     ingest-raws | ingest-files | import | define-visits)
       if [[ -t 2 ]]; then global+=(--progress) show=1; fi ;;
   esac
-  DP02_SHOW_OUTPUT=$show dp02_run butler "${global[@]}" "$@"
+  DP02_SHOW_OUTPUT=$show dp02_run butler ${global[@]+"${global[@]}"} "$@"
 }
 
 dp02_python() {

@@ -96,10 +96,10 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
   rev=$(git -C "$ROOT" rev-parse --short HEAD)
   tk STACK_IMAGE=ghcr.io/lsst/scipipe:al9-w_2024_10 bin/container build
   [ "$status" -eq 0 ]
-  [ "$(recorded 'podman build')" = "podman build --build-arg STACK_IMAGE=ghcr.io/lsst/scipipe:al9-w_2024_10 --build-arg DP02_REVISION=$rev -t dp02-repo:al9-w_2024_10-$rev -f $ROOT/Dockerfile $ROOT" ]
+  [ "$(recorded 'podman build')" = "podman build --format docker --build-arg STACK_IMAGE=ghcr.io/lsst/scipipe:al9-w_2024_10 --build-arg DP02_REVISION=$rev -t dp02-repo:al9-w_2024_10-$rev -f $ROOT/Dockerfile $ROOT" ]
   : >"$LOG"
   tk IMAGE_TAG=site/dp02:mine bin/container build
-  [[ "$(recorded 'podman build')" == "podman build --build-arg STACK_IMAGE=docker.io/lsstsqre/centos:7-stack-lsst_distrib-v23_0_0 "*" -t site/dp02:mine "* ]]
+  [[ "$(recorded 'podman build')" == "podman build --format docker --build-arg STACK_IMAGE=docker.io/lsstsqre/centos:7-stack-lsst_distrib-v23_0_0 "*" -t site/dp02:mine "* ]]
 }
 
 @test "docker-build with apptainer: pulls into STACK_SIF, or has nothing to build" {
