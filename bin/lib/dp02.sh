@@ -84,12 +84,16 @@ _dp02_read_env_file() {
 }
 
 _dp02_expand() {
-  # Replace each ${NAME} in $1 by the resolved value of NAME (depth-limited).
-  local text=$1 depth=${2:-0} name
+  # Replace each ${NAME} in $1 by the resolved value of NAME (depth-limited). A value that
+  # refers to an empty setting is empty itself (DP02_CALIB=${DP02_TOP}/calib with no
+  # DP02_TOP is not /calib), so the step that needs it says what to set.
+  local text=$1 depth=${2:-0} name value
   while [[ "$text" =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
     name=${BASH_REMATCH[1]}
     ((depth < 10)) || dp02_die "the setting references loop through \${$name}: fix the settings file so that no setting refers to itself."
-    text=${text//\$\{$name\}/$(_dp02_resolve "$name" $((depth + 1)))}
+    value=$(_dp02_resolve "$name" $((depth + 1)))
+    [[ -n "$value" ]] || return 0
+    text=${text//\$\{$name\}/$value}
   done
   printf '%s' "$text"
 }
@@ -152,17 +156,35 @@ dp02_load_config() {
 
 dp02_require_set() {
   # Each named setting must be non-empty.
-  local name
+  local name hint
   for name in "$@"; do
-    [[ -n "${!name:-}" ]] || dp02_die "the setting $name is empty, and this step needs it. Set $name in your .env (see .env.example for its meaning and default) or on the command line (make ... $name=VALUE)."
+    [[ -z "${!name:-}" ]] || continue
+    hint=
+    if [[ "${_DP02_FILE_VALUES[$name]:-}" =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; then
+      hint=" (its default, ${_DP02_FILE_VALUES[$name]}, is derived from ${BASH_REMATCH[1]}, which is empty)"
+    fi
+    dp02_die "the setting $name is empty$hint, and this step needs it. Set ${BASH_REMATCH[1]:-$name} in your .env (see .env.example for its meaning and default) or on the command line (make ... NAME=VALUE)."
   done
+}
+
+_dp02_missing_path() {
+  # A path that does not exist stops the step; in a dry run it is only a warning, since an
+  # earlier step of the same run (mini-inputs, refcat-table) may be what would make it.
+  if dp02_dry_run; then
+    dp02_warn "$1 (dry run: continuing)"
+    return 0
+  fi
+  dp02_die "$1"
 }
 
 dp02_require_dir() {
   # The setting names an existing, readable directory.
   local name=$1
   dp02_require_set "$name"
-  [[ -d "${!name}" ]] || dp02_die "$name=${!name} does not exist or is not a directory. Point $name at the right directory in your .env (or make the inputs with 'make mini-inputs' for the miniature tree)."
+  if [[ ! -d "${!name}" ]]; then
+    _dp02_missing_path "$name=${!name} does not exist or is not a directory. Point $name at the right directory in your .env (or make the inputs with 'make mini-inputs' for the miniature tree)."
+    return 0
+  fi
   [[ -r "${!name}" && -x "${!name}" ]] || dp02_die "$name=${!name} is not readable by this user. Fix its permissions or point $name elsewhere."
 }
 
@@ -170,7 +192,10 @@ dp02_require_file() {
   # The setting names an existing, readable file.
   local name=$1
   dp02_require_set "$name"
-  [[ -f "${!name}" ]] || dp02_die "$name=${!name} does not exist or is not a file. Point $name at the right file in your .env."
+  if [[ ! -f "${!name}" ]]; then
+    _dp02_missing_path "$name=${!name} does not exist or is not a file. Point $name at the right file in your .env."
+    return 0
+  fi
   [[ -r "${!name}" ]] || dp02_die "$name=${!name} is not readable by this user. Fix its permissions or point $name elsewhere."
 }
 
@@ -384,6 +409,7 @@ dp02_command_package() {
 }
 
 dp02_require_butler() {
+  dp02_dry_run && return 0
   command -v butler >/dev/null 2>&1 || dp02_die "the butler command is not on PATH. Run 'make install' for the lite runtime (.venv), or set up the LSST stack ('source loadLSST.bash && setup lsst_distrib'), or use the container (make docker-repo)."
   command -v python3 >/dev/null 2>&1 || dp02_die "python3 is not on PATH. Run 'make install' or set up the LSST stack."
 }

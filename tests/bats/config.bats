@@ -43,3 +43,10 @@ setup() { common_setup; }
   [[ "$output" == *"REGISTRY_DB=postgresql+psycopg2://u:***@h/db"* ]]
   [[ "$output" != *hunter2* ]]
 }
+
+@test "settings: a value derived from an empty setting names that setting" {
+  unset DP02_TOP
+  PROFILE=dp02 run "$ROOT/bin/refcat-table"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"DP02_REFCATS is empty (its default, \${DP02_TOP}/refcats, is derived from DP02_TOP, which is empty)"*"Set DP02_TOP"* ]]
+}

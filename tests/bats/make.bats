@@ -106,3 +106,18 @@ setup() {
   run $MAKE -n repo RAW_YEARS=y2-wfd
   [[ "$output" == *"bin/raws y2-wfd"* && "$output" != *"y1-wfd"* ]]
 }
+
+@test "DRY_RUN=1 make repo on a fresh checkout prints every command and writes nothing" {
+  export DP02_TOP="$BATS_TEST_TMPDIR/fresh/mini" MINI_DIR="$BATS_TEST_TMPDIR/fresh/mini"
+  export REPO="$BATS_TEST_TMPDIR/fresh/repo"
+  mkdir -p "$BATS_TEST_TMPDIR/fresh"
+  DRY_RUN=1 run $MAKE repo
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"make_mini_inputs.py --out $DP02_TOP"* ]]
+  [[ "$output" == *"butler create --seed-config $REPO-state/butler-seed.yaml --override $REPO"* ]]
+  [[ "$output" == *"butler ingest-files --transfer direct $REPO cal_ref_cat_2_2 refcats $REPO-state/refcat.ecsv"* ]]
+  [[ "$output" == *"butler ingest-raws --transfer direct -j 1 --output-run LSSTCam-imSim/raw/all $REPO $DP02_TOP/raw/y2-wfd"* ]]
+  [[ "$output" == *"make_chain.py $REPO 2.2i/defaults"* ]]
+  [ -z "$(ls -A "$BATS_TEST_TMPDIR/fresh")" ]
+  [ ! -s "$BUTLER_DOUBLE_LOG" ]
+}
