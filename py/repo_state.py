@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from atomic_write import write_with
+from export_yaml import load_export
 
 DONE = 0
 TODO = 10
@@ -60,31 +61,14 @@ def check_create(repo: str) -> tuple[int, str]:
     return DONE, "butler.yaml and registry schema present"
 
 
-def _load_yaml(path: Path) -> Any:
-    """Load an export file; daf_butler's own tags (``!lsst.daf.butler.Timespan``) load as
-    plain mappings, since only the dataset entries are needed here."""
-    import yaml
-
-    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        pass
-
-    def plain(loader: Any, suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node, deep=True)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node, deep=True)
-        return loader.construct_scalar(node)
-
-    Loader.add_multi_constructor("!", plain)
-    with open(path) as stream:
-        return yaml.load(stream, Loader=Loader)
-
-
 def export_counts(export: Path) -> Counter:
     """Count the datasets of an export file per (dataset type, run)."""
-    content = _load_yaml(export)
+    try:
+        content = load_export(str(export))
+    except ValueError as exc:
+        raise StateError(f"{export}: {exc}. Point DP02_CALIB at a 'butler export' tree.") from None
     counts: Counter = Counter()
-    for item in content.get("data", []) if isinstance(content, dict) else []:
+    for item in content["data"]:
         if item.get("type") != "dataset":
             continue
         key = (item["dataset_type"], item["run"])

@@ -55,6 +55,7 @@ import time
 from typing import Any, Callable
 
 from atomic_write import write_text
+from export_yaml import load_export
 
 REPORT_VERSION = 1
 VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
@@ -80,27 +81,6 @@ def listed(names: list[Any], limit: int = MAX_LISTED) -> str:
 # ---------------------------------------------------------------------------
 
 
-def yaml_loader() -> Any:
-    """Return a fast safe YAML loader reading daf_butler's custom tags as plain values."""
-    import yaml
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class ExportLoader(base):  # type: ignore[misc,valid-type]
-        """Safe loader reading unknown tags as plain values."""
-
-    def plain(loader: Any, suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            return loader.construct_mapping(node, deep=True)
-        if isinstance(node, yaml.SequenceNode):
-            return loader.construct_sequence(node, deep=True)
-        return loader.construct_scalar(node)
-
-    ExportLoader.add_multi_constructor("!", plain)
-    ExportLoader.add_multi_constructor("tag:", plain)
-    return ExportLoader
-
-
 def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
@@ -124,12 +104,10 @@ def expected_calibs(export_path: str, calib_collection: str) -> tuple[dict[str, 
     how : `str`
         How they were counted (for the report).
     """
-    import yaml
-
-    with open(export_path, "rb") as stream:
-        doc = yaml.load(stream, Loader=yaml_loader())  # noqa: S506 - a safe loader subclass
-    if not isinstance(doc, dict) or not isinstance(doc.get("data"), list):
-        raise Mismatch(f"{export_path} is not a butler export file")
+    try:
+        doc = load_export(export_path)
+    except ValueError:
+        raise Mismatch(f"{export_path} is not a butler export file") from None
     calib_types: set[str] = set()
     collections: dict[str, dict[str, Any]] = {}
     dataset_type_of: dict[str, str] = {}
