@@ -18,24 +18,6 @@ sys.path.insert(0, str(ROOT / "py"))
 import check_inputs  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def good_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The miniature input tree (2 years x 3 visits, 2 sensors), made once."""
-    top = tmp_path_factory.mktemp("mini") / "dp0.2"
-    subprocess.run([sys.executable, str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(top),
-                    "--years", "2", "--visits", "3", "--pixels", "0"], check=True,
-                   capture_output=True)
-    return top
-
-
-@pytest.fixture
-def tree(good_tree: Path, tmp_path: Path) -> Path:
-    """A private copy of the good tree, to break."""
-    top = tmp_path / "dp0.2"
-    shutil.copytree(good_tree, top)
-    return top
-
-
 def run(top: Path, tmp_path: Path, **overrides: str) -> tuple[int, dict[str, Any], str]:
     """Run the checks on ``top``; return exit status, report and table."""
     settings = {

@@ -9,7 +9,6 @@ astro_metadata_translator code); the shell script always asks for lsst.obs.lsst.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,22 +21,6 @@ sys.path.insert(0, str(ROOT / "py"))
 import raw_indexes  # noqa: E402
 
 YEARS = "y1-wfd y2-wfd"
-
-
-@pytest.fixture(scope="module")
-def good_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    top = tmp_path_factory.mktemp("mini") / "dp0.2"
-    subprocess.run([sys.executable, str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(top),
-                    "--years", "2", "--visits", "3", "--pixels", "0"], check=True,
-                   capture_output=True)
-    return top
-
-
-@pytest.fixture
-def tree(good_tree: Path, tmp_path: Path) -> Path:
-    top = tmp_path / "dp0.2"
-    shutil.copytree(good_tree, top)
-    return top
 
 
 def visit_dirs(top: Path) -> list[Path]:
