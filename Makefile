@@ -21,15 +21,18 @@ endif
 endif
 # Python used to create the venv.
 PYTHON ?= python3
+# The v23 lite runtime (make install-v23) and its Python 3.8 (empty: python3.8 or pyenv's).
+VENV_V23 ?= .venv-v23
+PYTHON38 ?=
 
 # The few settings make itself needs, resolved by the same code as the scripts. $(shell)
 # does not see variables given on make's command line (GNU make 4.3), so pass them.
 cmdline_vars := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 with_cmdline = $(foreach v,$(cmdline_vars),$(v)='$(subst ','\'',$($(v)))')
 config = $(shell $(with_cmdline) bin/config get $(1))
-# A direct $(shell) here: .SHELLSTATUS is not set through $(call) in GNU make 4.3.
-STAMPS := $(shell $(with_cmdline) bin/config get STAMPS)
-ifneq ($(.SHELLSTATUS),0)
+# GNU make 3.82 (the v23 image's) has no .SHELLSTATUS: a failure prints a marker instead.
+STAMPS := $(shell $(with_cmdline) bin/config get STAMPS || echo DP02_CONFIG_FAILED)
+ifneq ($(filter DP02_CONFIG_FAILED,$(STAMPS)),)
 $(error the settings could not be loaded: run 'bin/config show' to see why)
 endif
 RAW_YEARS := $(call config,RAW_YEARS)
@@ -43,7 +46,7 @@ RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
 	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
 
-.PHONY: help install test test-container lint repo raws status reset mini-inputs \
+.PHONY: help install install-v23 test test-container lint repo raws status reset mini-inputs \
 	db-check raw-indexes clean-repo $(STEPS)
 
 help: ## Show this help.
@@ -54,7 +57,10 @@ help: ## Show this help.
 install: ## Create .venv: the lite runtime (daf_butler, pipe_base, ...) and the test tools, pinned.
 	bin/install-lite "$(VENV)" "$(PYTHON)"
 
-test: ## Run every test (lint, bats, pytest).
+install-v23: ## Create .venv-v23: daf_butler 23.0.0 & co on Python 3.8 from V23_WHEELHOUSE, pinned.
+	bin/install-lite --release v23 "$(VENV_V23)" "$(PYTHON38)"
+
+test: ## Run every test (lint, bats, pytest; the v23 tier too when .venv-v23 exists).
 	bin/run-tests
 
 lint: ## shellcheck, ruff, the Python 3.8 syntax check, hadolint.

@@ -21,10 +21,11 @@ DP02_SETTINGS=(
   VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS
   MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
   RUNTIME CONTAINER_ENGINE STACK_IMAGE STACK_SIF IMAGE_TAG CONTAINER_RUN_OPTS CONTAINER_BUILD_OPTS
+  V23_WHEELHOUSE
 )
 # Settings that name a path: made absolute (from the current directory) once loaded.
 DP02_PATH_SETTINGS=(DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP REPO STATE_DIR
-  SKYMAP_CONFIG VISIT_LIST MINI_DIR)
+  SKYMAP_CONFIG VISIT_LIST MINI_DIR V23_WHEELHOUSE)
 
 # ---------------------------------------------------------------- messages and errors
 
@@ -251,14 +252,36 @@ dp02_toolkit_revision() {
   git -C "$DP02_HOME" rev-parse --short HEAD 2>/dev/null || printf 'unknown'
 }
 
+dp02_stack_release() {
+  # The EUPS release tag (e.g. v23_0_0) of the set-up lsst_distrib, read from the tag chain
+  # files beside it ($EUPS_PATH/ups_db/lsst_distrib/<tag>.chain hold "VERSION = <version>"),
+  # so no Python is started. LSST_DISTRIB_DIR is <EUPS_PATH>/<flavor>/lsst_distrib/<version>.
+  [[ -n "${LSST_DISTRIB_DIR:-}" ]] || return 1
+  local version db chain tag
+  version=$(basename "$LSST_DISTRIB_DIR")
+  db="$(dirname "$(dirname "$(dirname "$LSST_DISTRIB_DIR")")")/ups_db/lsst_distrib"
+  for chain in "$db"/*.chain; do
+    [[ -f "$chain" ]] || continue
+    tag=$(basename "$chain" .chain)
+    [[ "$tag" == current || "$tag" == setup ]] && continue
+    if grep -qE "^[[:space:]]*VERSION[[:space:]]*=[[:space:]]*${version//+/\\+}[[:space:]]*$" "$chain"; then
+      printf '%s' "$tag"
+      return 0
+    fi
+  done
+  # No tag names this version (a weekly or a local build): the version is the best name.
+  printf '%s' "$version"
+}
+
 dp02_stack_version() {
-  # The daf_butler version of the runtime, and the stack tag when one is set up.
-  local v
-  v=$(python3 -c 'import lsst.daf.butler.version as v; print(v.__version__)' 2>/dev/null) || v=unknown
-  printf 'daf_butler %s' "$v"
-  if [[ -n "${LSST_DISTRIB_DIR:-}" ]]; then
-    printf ', lsst_distrib %s' "$(basename "$(dirname "$LSST_DISTRIB_DIR")")"
-  fi
+  # The stack release tag when a stack is set up, else "lite"; then the daf_butler version,
+  # from the package metadata (no import of daf_butler) or, in an EUPS stack without it,
+  # from the version module.
+  local release v
+  release=$(dp02_stack_release) || release=lite
+  v=$(python3 -c 'from importlib.metadata import version; print(version("lsst-daf-butler"))' 2>/dev/null) ||
+    v=$(python3 -c 'import lsst.daf.butler.version as v; print(v.__version__)' 2>/dev/null) || v=unknown
+  printf '%s (daf_butler %s)' "$release" "$v"
 }
 
 dp02_dry_run() {

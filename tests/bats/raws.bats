@@ -66,7 +66,21 @@ setup() { common_setup; use_empty_repo; }
   grep -Eq '^end: [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' "$stamp"
   grep -Eq '^duration_s: [0-9]+\.[0-9]$' "$stamp"
   grep -Eq "^toolkit_revision: ($(git -C "$ROOT" rev-parse --short HEAD)|unknown)$" "$stamp"
-  grep -Eq '^stack: daf_butler [0-9]' "$stamp"
+  grep -Eq '^stack: lite \(daf_butler [0-9]+\.[0-9]' "$stamp"
   grep -q "^  - butler --log-file $STATE/logs/raws-y1-wfd.json ingest-raws --transfer direct" "$stamp"
   [ -z "$(find "$STATE/stamps" -name '.*')" ]  # no temporary file left
+}
+
+@test "raws: with a stack set up, the stamp records its release tag, not the product name" {
+  # The EUPS layout of a stack: <EUPS_PATH>/<flavor>/lsst_distrib/<version> and the tag
+  # chain files in <EUPS_PATH>/ups_db/lsst_distrib/.
+  local eups="$BATS_TEST_TMPDIR/stack" version=g0b29ad24fb+e5c6c9a0b2
+  mkdir -p "$eups/Linux64/lsst_distrib/$version" "$eups/ups_db/lsst_distrib"
+  for tag in current v23_0_0; do
+    printf 'FILE = version\nPRODUCT = lsst_distrib\nCHAIN = %s\nGroup:\n   FLAVOR = Linux64\n   VERSION = %s\nEnd:\n' \
+      "$tag" "$version" >"$eups/ups_db/lsst_distrib/$tag.chain"
+  done
+  printf 'FILE = version\nCHAIN = w_2022_01\nGroup:\n   VERSION = g123\nEnd:\n' >"$eups/ups_db/lsst_distrib/w_2022_01.chain"
+  LSST_DISTRIB_DIR="$eups/Linux64/lsst_distrib/$version" run -0 "$ROOT/bin/raws" y1-wfd
+  grep -Eq '^stack: v23_0_0 \(daf_butler [0-9]+\.[0-9]' "$STATE/stamps/raws-y1-wfd.done"
 }
