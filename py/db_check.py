@@ -141,13 +141,31 @@ def _check_driver(url: str) -> tuple[CheckResult, Any]:
     ), None
 
 
+def _db_auth_api() -> tuple[Any, Any, Any, bool]:
+    """Return daf_butler's DbAuth class, its two errors, and whether it reads JSON credentials.
+
+    From release 24 DbAuth lives in ``lsst.utils.db_auth`` (current releases also read
+    ``$LSST_DB_AUTH_CREDENTIALS``); at v23 it is ``lsst.daf.butler.registry``'s, which reads
+    only the db-auth file.
+    """
+    try:
+        from lsst.utils.db_auth import DbAuth, DbAuthError, DbAuthNotFoundError
+
+        return DbAuth, DbAuthError, DbAuthNotFoundError, True
+    except ImportError:  # daf_butler 23 (the v23 stack)
+        from lsst.daf.butler.registry import DbAuth, DbAuthError
+        from lsst.daf.butler.registry._dbAuth import DbAuthNotFoundError
+
+        return DbAuth, DbAuthError, DbAuthNotFoundError, False
+
+
 def _load_auth(
     parsed: Any, url: str, auth_path: str | None
 ) -> tuple[CheckResult, tuple[str, str] | None]:
     """Find the credentials for the URL the way daf_butler does; return (result, (user, pw))."""
     import yaml
-    from lsst.utils.db_auth import DbAuth, DbAuthError, DbAuthNotFoundError
 
+    DbAuth, DbAuthError, DbAuthNotFoundError, reads_json = _db_auth_api()
     host, port, database = parsed.host, parsed.port, parsed.database
     if not host or not database:
         missing = "host" if not host else "database name"
@@ -159,7 +177,7 @@ def _load_auth(
             "postgresql+psycopg2://USER@HOST:PORT/DATABASE.",
         ), None
 
-    creds_json = os.environ.get(CREDS_ENVVAR)
+    creds_json = os.environ.get(CREDS_ENVVAR) if reads_json else None
     if creds_json:
         source = f"${CREDS_ENVVAR} (JSON; daf_butler prefers it to any db-auth file)"
         try:

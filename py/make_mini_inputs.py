@@ -884,8 +884,10 @@ def _make_ref(dataset_type: Any, data_id: dict[str, Any], run: str) -> tuple[Any
     """Make a DatasetRef with a deterministic (DATAID_TYPE_RUN, uuid5) id.
 
     Returns the ref and whether it is already resolved. daf_butler before 26
-    cannot resolve a ref here; its ``ingest`` assigns the id instead, and is
-    then given ``idGenerationMode=DATAID_TYPE_RUN`` (see `write_calibs`).
+    (the v23 stack) cannot resolve a ref here (``DatasetRef(..., run=)``
+    needs ``id=``): it gets an unresolved ref, and its ``ingest`` assigns the
+    id, given ``run=`` and ``idGenerationMode=DATAID_TYPE_RUN`` (see
+    `write_calibs`).
     """
     from lsst.daf.butler import DatasetIdGenEnum, DatasetRef
 
@@ -893,8 +895,8 @@ def _make_ref(dataset_type: Any, data_id: dict[str, Any], run: str) -> tuple[Any
         ref = DatasetRef(dataset_type, data_id, run=run,
                          id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
         return ref, True
-    except TypeError:  # pragma: no cover - daf_butler < 26 (v23 stack)
-        return DatasetRef(dataset_type, data_id, run=run), False
+    except TypeError:  # daf_butler < 26 (v23 stack)
+        return DatasetRef(dataset_type, data_id), False
 
 
 def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) -> dict[str, int]:
@@ -945,16 +947,18 @@ def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) ->
         Butler.makeRepo(repo)
         butler = Butler(repo, writeable=True)
         registry = butler.registry
-        for element, records in _dimension_records(butler.dimensions, sensors).items():
+        # registry.dimensions: Butler.dimensions does not exist at v23.
+        universe = registry.dimensions
+        for element, records in _dimension_records(universe, sensors).items():
             registry.insertDimensionData(element, *records)
 
         types = {
             "bias": DatasetType("bias", ("instrument", "detector"), storage_class,
-                                universe=butler.dimensions, isCalibration=True),
+                                universe=universe, isCalibration=True),
             "dark": DatasetType("dark", ("instrument", "detector"), storage_class,
-                                universe=butler.dimensions, isCalibration=True),
+                                universe=universe, isCalibration=True),
             "flat": DatasetType("flat", ("instrument", "detector", "physical_filter"),
-                                storage_class, universe=butler.dimensions, isCalibration=True),
+                                storage_class, universe=universe, isCalibration=True),
         }
         for dataset_type in types.values():
             registry.registerDatasetType(dataset_type)
@@ -984,11 +988,13 @@ def write_calibs(top: Path, sensors: list[str], pixels: int, formatters: str) ->
             datasets.append(FileDataset(path=path, refs=[ref], formatter=formatter))
         if resolved_here:
             butler.ingest(*datasets, transfer="move")
-        else:  # pragma: no cover - daf_butler < 26 (v23 stack)
+        else:  # daf_butler < 26 (v23 stack): one run per ingest call, ids assigned there
             from lsst.daf.butler import DatasetIdGenEnum
 
-            butler.ingest(*datasets, transfer="move",
-                          idGenerationMode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+            for run in (CALIB_RUN_BIAS_DARK, CALIB_RUN_FLAT):
+                in_run = [d for d, (_k, _s, _b, r) in zip(datasets, plan) if r == run]
+                butler.ingest(*in_run, transfer="move", run=run,
+                              idGenerationMode=DatasetIdGenEnum.DATAID_TYPE_RUN)
         # Re-resolve the refs from the registry (old daf_butler assigns ids at ingest).
         resolved = {kind: sorted(registry.queryDatasets(kind, collections=[
             CALIB_RUN_FLAT if kind == "flat" else CALIB_RUN_BIAS_DARK]), key=lambda r: str(r.id))
