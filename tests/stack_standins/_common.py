@@ -6,8 +6,10 @@ toolkit itself.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -62,3 +64,39 @@ def apply_overrides(config: Any, overrides: dict[str, Any] | None) -> None:
         elif isinstance(value, str) and field.dtype in (int, float):
             value = field.dtype(value)
         setattr(config, key, value)
+
+
+def daf_butler_major() -> int:
+    """Major version of the installed daf_butler, from its metadata."""
+    import importlib.metadata
+
+    try:
+        return int(importlib.metadata.version("lsst-daf-butler").split(".")[0])
+    except ValueError:
+        return 0
+
+
+@contextlib.contextmanager
+def open_butler(repo: str, writeable: bool = True) -> Iterator[Any]:
+    """Open a Butler on daf_butler 23 (``Butler(repo)``) or later (``from_config``)."""
+    from lsst.daf.butler import Butler
+
+    if hasattr(Butler, "from_config"):
+        with Butler.from_config(repo, writeable=writeable) as butler:
+            yield butler
+    else:
+        yield Butler(repo, writeable=writeable)
+
+
+def universe_of(butler: Any) -> Any:
+    """The dimension universe (``Butler.dimensions`` does not exist at v23)."""
+    return butler.registry.dimensions
+
+
+def missing_dataset_type_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that ``getDatasetType`` raises for an unknown name."""
+    try:
+        from lsst.daf.butler import MissingDatasetTypeError
+    except ImportError:  # daf_butler 23 raises KeyError
+        return (KeyError, LookupError)
+    return (KeyError, LookupError, MissingDatasetTypeError)

@@ -13,21 +13,46 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lsst.daf.butler import FormatterV2
-
 __all__ = ["StandinRawFormatter"]
 
 
-class StandinRawFormatter(FormatterV2):
-    """Accepts raw FITS files at ingest; reads back their primary header."""
+def _read_header(path: str) -> dict[str, Any]:
+    from astropy.io import fits
 
-    default_extension = ".fits"
-    supported_extensions: ClassVar[frozenset[str]] = frozenset({".fits", ".fit", ".fz", ".fits.fz"})
-    can_read_from_local_file = True
+    return dict(fits.getheader(path, 0))
 
-    def read_from_local_file(
-        self, path: str, component: str | None = None, expected_size: int = -1
-    ) -> Any:
-        from astropy.io import fits
 
-        return dict(fits.getheader(path, 0))
+try:
+    from lsst.daf.butler import FormatterV2
+except ImportError:  # daf_butler 23: only the original Formatter API
+    from lsst.daf.butler import Formatter
+
+    class StandinRawFormatter(Formatter):  # type: ignore[no-redef]
+        """Accepts raw FITS files at ingest; reads back their primary header."""
+
+        extension = ".fits"
+        supportedExtensions: ClassVar[frozenset[str]] = frozenset(
+            {".fits", ".fit", ".fz", ".fits.fz"}
+        )
+
+        def read(self, component: str | None = None) -> Any:
+            return _read_header(self.fileDescriptor.location.path)
+
+        def write(self, inMemoryDataset: Any) -> None:
+            raise NotImplementedError("The stand-in raw formatter is read-only.")
+
+else:
+
+    class StandinRawFormatter(FormatterV2):  # type: ignore[no-redef]
+        """Accepts raw FITS files at ingest; reads back their primary header."""
+
+        default_extension = ".fits"
+        supported_extensions: ClassVar[frozenset[str]] = frozenset(
+            {".fits", ".fit", ".fz", ".fits.fz"}
+        )
+        can_read_from_local_file = True
+
+        def read_from_local_file(
+            self, path: str, component: str | None = None, expected_size: int = -1
+        ) -> Any:
+            return _read_header(path)

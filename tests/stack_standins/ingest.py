@@ -17,11 +17,36 @@ obs_lsst imSim metadata translator), for tests only.
   dataset per file (dimensions instrument+exposure+detector, storage class
   ``Exposure``, formatter from the instrument's ``getRawFormatter``) with
   ``Butler.ingest`` and the ``--transfer`` mode, into ``--output-run``
-  (default ``<instrument>/raw/all``).  With ``STANDIN_INGEST_V23_SPLIT=1``
-  the exposure record is committed first in its own transaction, as v23
-  does, so an interruption can leave an exposure without raws.
+  (default ``<instrument>/raw/all``).
+- The v23 split: on daf_butler 23 the exposure record is committed first,
+  in its own transaction, and the raws in a second one, as v23's
+  ``RawIngestTask`` does, so an interruption can leave an exposure record
+  without raws.  Other releases commit both together.  The environment
+  variable ``STANDIN_INGEST_V23_SPLIT`` overrides the default: ``1`` splits,
+  ``0`` does not, whatever the daf_butler version.
+- Hold point, for interruption tests: with ``STANDIN_INGEST_HOLD_AT`` and
+  ``STANDIN_INGEST_HOLD_FIFO`` set, the command stops at a known point and
+  waits to be killed.  ``STANDIN_INGEST_HOLD_AT`` is
+
+  - ``files:N``: as soon as at least N raw files of this command have been
+    committed (files are committed an exposure at a time, so N is exact
+    only at an exposure boundary);
+  - ``record:N``: right after the Nth exposure record of this command is
+    committed and before its raws (only reached with the v23 split).
+
+  ``STANDIN_INGEST_HOLD_FIFO`` is the path of a FIFO that the test created.
+  At the hold point the command opens the FIFO for writing (blocking until
+  the test opens it for reading), writes one line ``held <what> <pid>``
+  (``<what>`` as given, e.g. ``held files:4 12345``), closes it, and then
+  blocks forever, outside any transaction, until the test kills it.  If
+  the hold point is never reached nothing is written and the command ends
+  normally.
 - ``STANDIN_INGEST_DELAY`` (seconds, default 0) sleeps after each
-  exposure, for interruption tests.
+  exposure (older interruption tests; prefer the hold point).
+- Options of later releases that the real parser accepts (``--fail-fast``
+  is honoured, as ``-c failFast=True``; ``--skip-existing``,
+  ``--update-records``, ``--track-file-attrs``, ``--search-indexes``) are
+  accepted but do not change the v23 behaviour below.
 - Like v23, an exposure whose raws are already there fails, the others are
   still ingested, and the command ends with
   ``RuntimeError: Some failures encountered during ingestion``.
@@ -36,6 +61,7 @@ import logging
 import math
 import os
 import re
+import signal
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -52,12 +78,19 @@ from lsst.daf.butler import (
     DatasetRef,
     DatasetType,
     FileDataset,
-    MissingDatasetTypeError,
     Timespan,
 )
 from lsst.pex.config import Config, Field
 
-from ._common import apply_overrides, fit_record, has_element
+from ._common import (
+    apply_overrides,
+    daf_butler_major,
+    fit_record,
+    has_element,
+    missing_dataset_type_errors,
+    open_butler,
+    universe_of,
+)
 from .instrument import get_instrument
 
 log = logging.getLogger("lsst.standins.ingest")
@@ -241,14 +274,14 @@ def group_by_exposure(files: Iterable[RawFile]) -> list[RawExposure]:
 def raw_dataset_type(butler: Butler) -> DatasetType:
     try:
         return butler.registry.getDatasetType("raw")
-    except (KeyError, LookupError, MissingDatasetTypeError):
+    except missing_dataset_type_errors():
         return DatasetType(
-            "raw", ["instrument", "exposure", "detector"], "Exposure", universe=butler.dimensions
+            "raw", ["instrument", "exposure", "detector"], "Exposure", universe=universe_of(butler)
         )
 
 
 def _sync_exposure_records(butler: Butler, exposure: RawExposure) -> None:
-    universe = butler.dimensions
+    universe = universe_of(butler)
     values = dict(exposure.values, instrument=exposure.instrument)
     if has_element(universe, "day_obs") and "day_obs" in universe["exposure"].implied.names:
         day = values["day_obs"]
@@ -275,6 +308,53 @@ def _sync_exposure_records(butler: Butler, exposure: RawExposure) -> None:
     butler.registry.syncDimensionData("exposure", fit_record(universe, "exposure", values))
 
 
+def v23_split() -> bool:
+    """Whether exposure records are committed before their raws (see module doc)."""
+    value = os.environ.get("STANDIN_INGEST_V23_SPLIT", "").strip()
+    if value:
+        return value != "0"
+    return daf_butler_major() == 23
+
+
+class HoldPoint:
+    """The ``STANDIN_INGEST_HOLD_AT`` / ``STANDIN_INGEST_HOLD_FIFO`` hold point."""
+
+    def __init__(self, spec: str | None, fifo: str | None):
+        self.spec = (spec or "").strip()
+        self.fifo = fifo
+        self.kind = ""
+        self.count = 0
+        if not self.spec:
+            return
+        kind, _, number = self.spec.partition(":")
+        if kind not in ("files", "record") or not number.strip().isdigit():
+            raise ValueError(f"STANDIN_INGEST_HOLD_AT={self.spec!r}: expected files:N or record:N")
+        if not fifo:
+            raise ValueError("STANDIN_INGEST_HOLD_AT is set but STANDIN_INGEST_HOLD_FIFO is not")
+        self.kind = kind
+        self.count = int(number)
+
+    @classmethod
+    def from_environment(cls) -> HoldPoint:
+        return cls(
+            os.environ.get("STANDIN_INGEST_HOLD_AT"), os.environ.get("STANDIN_INGEST_HOLD_FIFO")
+        )
+
+    def check(self, kind: str, done: int) -> None:
+        """Hold if ``done`` items of ``kind`` reach the hold point."""
+        if self.kind != kind or done < self.count:
+            return
+        assert self.fifo is not None
+        log.info("Holding at %s (pid %d) until killed", self.spec, os.getpid())
+        with open(self.fifo, "w") as stream:  # blocks until the test reads
+            stream.write(f"held {self.spec} {os.getpid()}\n")
+        while True:
+            if hasattr(signal, "pause"):
+                signal.pause()
+            else:  # pragma: no cover (not POSIX)
+                time.sleep(3600)
+
+
 def ingest_raws(
     repo: str,
     locations: Sequence[str],
@@ -285,16 +365,35 @@ def ingest_raws(
     transfer: str = "auto",
     processes: int = 1,
     ingest_task: str = "lsst.obs.base.RawIngestTask",
+    track_file_attrs: bool = True,
+    fail_fast: bool = False,
+    update_records: bool = False,
+    skip_existing: bool = False,
+    search_indexes: bool = True,
 ) -> None:
-    """Ingest raws as ``butler ingest-raws`` does at v23 (stand-in)."""
+    """Ingest raws as ``butler ingest-raws`` does at v23 (stand-in).
+
+    Parameters
+    ----------
+    repo, locations, regex, output_run, config, config_file, transfer, processes
+        As obs_base's ``script.ingestRaws``.
+    ingest_task, track_file_attrs, update_records, skip_existing, search_indexes
+        Accepted and ignored (see the module docstring).
+    fail_fast
+        Stop at the first failure, like ``-c failFast=True``.
+    """
     ingest_config = RawIngestConfig()
     ingest_config.transfer = transfer
     if config_file:
         ingest_config.load(config_file)
     if config:
         apply_overrides(ingest_config, config)
+    if fail_fast:
+        ingest_config.failFast = True
     delay = float(os.environ.get("STANDIN_INGEST_DELAY", "0") or 0)
-    split = os.environ.get("STANDIN_INGEST_V23_SPLIT", "") not in ("", "0")
+    split = v23_split()
+    hold = HoldPoint.from_environment()
+    unresolved_refs = daf_butler_major() == 23  # DatasetRef(run=) needs id= at v23
 
     files = find_files(locations, regex or FITS_RE)
     log.info("Found %d files", len(files))
@@ -306,8 +405,8 @@ def ingest_raws(
     )
     exposures = group_by_exposure(good)
 
-    n_exposures = n_exposures_failed = n_ingests_failed = n_refs = 0
-    with Butler.from_config(repo, writeable=True) as butler:
+    n_exposures = n_exposures_failed = n_ingests_failed = n_refs = n_records = 0
+    with open_butler(repo, writeable=True) as butler:
         dataset_type = raw_dataset_type(butler)
         butler.registry.registerDatasetType(dataset_type)
         instruments: dict[str, Any] = {}
@@ -340,7 +439,10 @@ def ingest_raws(
                         "exposure": exposure.exposure,
                         "detector": detectors[name][raw.detector_name],
                     }
-                    ref = DatasetRef(dataset_type, data_id, run=this_run)
+                    if unresolved_refs:
+                        ref = DatasetRef(dataset_type, data_id)
+                    else:
+                        ref = DatasetRef(dataset_type, data_id, run=this_run)
                     datasets.append(
                         FileDataset(
                             path=raw.path, refs=[ref], formatter=instr.getRawFormatter(data_id)
@@ -366,11 +468,16 @@ def ingest_raws(
                     if ingest_config.failFast:
                         raise
                     continue
+                n_records += 1
+                hold.check("record", n_records)
             try:
                 with butler.transaction():
                     if not split:
                         _sync_exposure_records(butler, exposure)
-                    butler.ingest(*datasets, transfer=ingest_config.transfer)
+                    if unresolved_refs:
+                        butler.ingest(*datasets, transfer=ingest_config.transfer, run=this_run)
+                    else:
+                        butler.ingest(*datasets, transfer=ingest_config.transfer)
             except Exception as err:
                 n_ingests_failed += 1
                 log.warning("Failed to ingest the following for reason: %s", err)
@@ -379,9 +486,12 @@ def ingest_raws(
                 if ingest_config.failFast:
                     raise
                 continue
+            if not split:
+                n_records += 1
             n_exposures += 1
             n_refs += len(datasets)
             log.info("Exposure %s:%s ingested successfully", name, exposure.values["obs_id"])
+            hold.check("files", n_refs)
             if delay > 0:
                 time.sleep(delay)
 

@@ -17,13 +17,53 @@ Usage::
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Sequence
 from typing import Any
 
-from lsst.pipe.base import Instrument
+from ._common import fit_record, mini_camera, open_butler
 
-from ._common import fit_record, mini_camera
+try:
+    from lsst.pipe.base import Instrument
+except ImportError:  # the v23 runtime: no pipe_base (Instrument was obs_base's)
 
-__all__ = ["MiniLsstCamImSim", "get_instrument"]
+    class Instrument:  # type: ignore[no-redef]
+        """The few ``Instrument`` methods the stand-ins use (no pipe_base at v23)."""
+
+        @classmethod
+        def getName(cls) -> str:
+            raise NotImplementedError()
+
+        @classmethod
+        def makeCollectionName(cls, *labels: str) -> str:
+            return "/".join((cls.getName(),) + labels)
+
+        @classmethod
+        def makeDefaultRawIngestRunName(cls) -> str:
+            return cls.makeCollectionName("raw", "all")
+
+        @classmethod
+        def makeCalibrationCollectionName(cls, *labels: str) -> str:
+            return cls.makeCollectionName("calib", *labels)
+
+        @classmethod
+        def makeUnboundedCalibrationRunName(cls, *labels: str) -> str:
+            return cls.makeCalibrationCollectionName(*labels, "unbounded")
+
+        @staticmethod
+        def from_string(name: str, registry: Any = None) -> Any:
+            """Instantiate an instrument class from its name or class name."""
+            if "." not in name and registry is not None:
+                records = list(registry.queryDimensionRecords("instrument", instrument=name))
+                if not records:
+                    raise LookupError(f"No registered instrument with name {name!r}.")
+                name = records[0].class_name
+            module_name, _, class_name = name.rpartition(".")
+            cls = getattr(importlib.import_module(module_name), class_name)
+            return cls()
+
+
+__all__ = ["MiniLsstCamImSim", "get_instrument", "register_instruments"]
 
 
 class MiniLsstCamImSim(Instrument):
@@ -96,3 +136,17 @@ def get_instrument(name: str, registry: Any) -> Instrument:
         except Exception:
             return MiniLsstCamImSim()
     return Instrument.from_string(name, registry)
+
+
+def register_instruments(repo: str, names: Sequence[str], update: bool = False) -> None:
+    """Register instruments by class name, as obs_base 23's ``registerInstrument``.
+
+    Used by the v23 ``register-instrument`` stand-in (``cli.py``).
+    """
+    with open_butler(repo, writeable=True) as butler:
+        for name in names:
+            module_name, _, class_name = name.rpartition(".")
+            if not module_name:
+                raise ValueError(f"{name!r} is not a fully-qualified instrument class name.")
+            instr = getattr(importlib.import_module(module_name), class_name)()
+            instr.register(butler.registry, update=update)
