@@ -6,6 +6,12 @@ define-visits) and obs_lsst's instrument class.  These tests build a small
 miniature tree, create a real SQLite repository and drive the real
 ``butler`` command with the plugin enabled, then check the repository with
 daf_butler's Python API.
+
+The commands use the real obs_base/pipe_tasks click parsers (``stack-cli``):
+parsing is checked on this runtime and on the v23 runtime (``$DP02_V23_VENV``,
+``.venv-v23`` or ``/tmp/v23probe``; skipped without one, a failure under
+``CI=true``).  The ingest hold point (``STANDIN_INGEST_HOLD_AT``) is checked
+by killing a held ``ingest-raws`` and reading the registry it left.
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -322,3 +330,352 @@ def test_define_visits(built: dict[str, Any]) -> None:
     assert len(regions) == sum(built["expected"].values())
     assert all(rec.region is not None for rec in visits)
     assert "0 new visit" in built["visits"][1].stderr
+
+
+# --- the real obs_base / pipe_tasks parsers (stack-cli) -------------------
+
+PLUGIN_V23 = ROOT / "tests" / "stack_standins" / "resources-v23.yaml"
+TYPICAL_LINES = {
+    "ingestRaws": (
+        "ingest-raws",
+        "--transfer",
+        "direct",
+        "-j",
+        "4",
+        "--output-run",
+        "RUN",
+        "REPO",
+        "DIR",
+    ),
+    "defineVisits": ("define-visits", "--collections", "C", "REPO", "INSTR"),
+    "writeCuratedCalibrations": (
+        "write-curated-calibrations",
+        "--collection",
+        "C",
+        "REPO",
+        "INSTR",
+    ),
+    "registerSkymap": ("register-skymap", "-C", "FILE", "REPO"),
+}
+TYPICAL_KWARGS = {
+    "ingestRaws": {
+        "transfer": "direct",
+        "processes": 4,
+        "output_run": "RUN",
+        "repo": "REPO",
+        "locations": ["DIR"],
+    },
+    "defineVisits": {"collections": ["C"], "repo": "REPO", "instrument": "INSTR"},
+    "writeCuratedCalibrations": {"collection": "C", "repo": "REPO", "instrument": "INSTR"},
+    "registerSkymap": {"config_file": "FILE", "repo": "REPO"},
+}
+
+
+def v23_venv() -> Path | None:
+    """The v23 runtime: ``$DP02_V23_VENV``, else ``.venv-v23``, else /tmp/v23probe."""
+    explicit = os.environ.get("DP02_V23_VENV", "").strip()
+    candidates = [Path(explicit)] if explicit else [ROOT / ".venv-v23", Path("/tmp/v23probe")]
+    for venv in candidates:
+        if (venv / "bin" / "butler").exists():
+            return venv
+    return None
+
+
+@pytest.fixture(scope="module")
+def v23() -> Path:
+    """The v23 runtime's venv; skipped without one, except under CI=true."""
+    venv = v23_venv()
+    if venv is None:
+        reason = "no v23 runtime (run make install-v23 or set DP02_V23_VENV)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return venv
+
+
+def standin_env(v23_runtime: bool = False, **extra: str) -> dict[str, str]:
+    """The plugin environment; with ``resources-v23.yaml`` for the v23 runtime."""
+    env = plugin_env()
+    for key in list(env):
+        if key.startswith("STANDIN_"):
+            del env[key]
+    if v23_runtime:
+        env["DAF_BUTLER_PLUGINS"] = os.pathsep.join([str(PLUGIN), str(PLUGIN_V23)])
+        # Only the checkout: the lite runtime's site-packages must not leak in.
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(PY_DIR)])
+    env.update(extra)
+    return env
+
+
+def run_in(
+    butler: str, *args: str, v23_runtime: bool = False, **extra: str
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [butler, *args],
+        env=standin_env(v23_runtime, **extra),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def dry_runs(butler: str, v23_runtime: bool) -> dict[str, dict[str, Any]]:
+    """Parse the typical command lines; return each stub call's kwargs."""
+
+    def one(item: tuple[str, tuple[str, ...]]) -> tuple[str, Any]:
+        function, line = item
+        result = run_in(butler, *line, v23_runtime=v23_runtime, STANDIN_CLI_DRY_RUN="1")
+        assert result.returncode == 0, (line, result.stderr)
+        call = json.loads(result.stdout.strip().splitlines()[-1])
+        assert call["function"] == function
+        return function, call["kwargs"]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(one, TYPICAL_LINES.items()))
+
+
+def assert_typical_kwargs(calls: dict[str, dict[str, Any]]) -> None:
+    for function, expected in TYPICAL_KWARGS.items():
+        got = calls[function]
+        assert {k: got.get(k) for k in expected} == expected, (function, got)
+
+
+def test_current_parsers_accept_typical_lines_and_skip_existing() -> None:
+    butler = butler_exe()
+    calls = dry_runs(butler, v23_runtime=False)
+    assert_typical_kwargs(calls)
+    # Options of the current release reach the script function.
+    assert calls["ingestRaws"]["skip_existing"] is True
+    assert "prefix" in calls["writeCuratedCalibrations"]
+    result = run_in(
+        butler, "ingest-raws", "--skip-existing", "REPO", "DIR", STANDIN_CLI_DRY_RUN="1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["kwargs"]["skip_existing"] is True
+    # register-instrument stays pipe_base's real command, without a clash.
+    help_ = run_in(butler, "register-instrument", "--help")
+    assert help_.returncode == 0, help_.stderr
+    assert "Duplicate commands" not in help_.stdout + help_.stderr
+
+
+def test_v23_parsers_refuse_skip_existing(v23: Path) -> None:
+    butler = str(v23 / "bin" / "butler")
+    for command in (*STANDIN_COMMANDS, "register-instrument"):
+        result = run_in(butler, command, "--help", v23_runtime=True)
+        assert result.returncode == 0, (command, result.stderr)
+    refused = run_in(butler, "ingest-raws", "--skip-existing", "REPO", "DIR", v23_runtime=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "No such option" in refused.stderr
+    calls = dry_runs(butler, v23_runtime=True)
+    assert_typical_kwargs(calls)
+    # obs_base 23 passes none of the later options.
+    assert "skip_existing" not in calls["ingestRaws"]
+    assert "where" not in calls["defineVisits"]
+    assert "prefix" not in calls["writeCuratedCalibrations"]
+
+
+def test_missing_stack_cli_is_one_clear_sentence(tmp_path: Path) -> None:
+    missing = tmp_path / "no-stack-cli"
+    result = run_in(butler_exe(), "ingest-raws", "--help", STACK_CLI_DIR=str(missing))
+    assert result.returncode == 1
+    assert str(missing) in result.stderr
+    assert "set STACK_CLI_DIR" in result.stderr
+
+
+# --- the ingest hold point ---------------------------------------------------
+
+HOLD_TIMEOUT = 120.0
+
+
+@pytest.fixture(scope="module")
+def hold_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One year of 2 visits x 2 sensors (4 raws, 2 exposures)."""
+    top = tmp_path_factory.mktemp("hold") / "mini"
+    subprocess.run(
+        [
+            sys.executable,
+            str(PY_DIR / "make_mini_inputs.py"),
+            "--out",
+            str(top),
+            "--years",
+            "1",
+            "--visits",
+            "2",
+            "--sensors",
+            "R22_S11 R22_S12",
+            "--formatters",
+            "lite",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return top
+
+
+def prepare_repo(butler: str, repo: Path, v23_runtime: bool) -> None:
+    for args in (("create", str(repo)), ("register-instrument", str(repo), INSTRUMENT_CLASS)):
+        result = run_in(butler, *args, v23_runtime=v23_runtime)
+        assert result.returncode == 0, (args, result.stderr)
+
+
+def read_hold_line(fifo: Path, proc: subprocess.Popen) -> str:
+    """Read the hold line from the FIFO; '' if the process ended first."""
+    fd = os.open(str(fifo), os.O_RDONLY | os.O_NONBLOCK)
+    data = b""
+    deadline = time.monotonic() + HOLD_TIMEOUT
+    try:
+        while b"\n" not in data:
+            try:
+                chunk = os.read(fd, 4096)
+            except BlockingIOError:
+                chunk = b""
+            data += chunk
+            if not chunk:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+    finally:
+        os.close(fd)
+    return data.decode()
+
+
+def ingest_until_hold(
+    butler: str, repo: Path, tree: Path, hold_at: str, v23_runtime: bool, **extra: str
+) -> tuple[str, subprocess.Popen]:
+    """Start ingest-raws with a hold point; return the line read and the process."""
+    fifo = repo.parent / f"hold-{hold_at.replace(':', '-')}.fifo"
+    os.mkfifo(fifo)
+    env = standin_env(
+        v23_runtime,
+        STANDIN_INGEST_HOLD_AT=hold_at,
+        STANDIN_INGEST_HOLD_FIFO=str(fifo),
+        **extra,
+    )
+    proc = subprocess.Popen(
+        [butler, "ingest-raws", "-t", "direct", str(repo), str(tree / "raw")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = read_hold_line(fifo, proc)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return line, proc
+
+
+def kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+
+
+REGISTRY_STATE = """
+import json, sys
+from lsst.daf.butler import Butler
+butler = Butler(sys.argv[1])
+reg = butler.registry
+exposures = sorted(rec.id for rec in reg.queryDimensionRecords("exposure"))
+raws = {}
+if sys.argv[2] in set(reg.queryCollections()):
+    for ref in reg.queryDatasets("raw", collections=sys.argv[2]):
+        raws[ref.dataId["exposure"]] = raws.get(ref.dataId["exposure"], 0) + 1
+print(json.dumps({"exposures": exposures, "raws": {str(k): v for k, v in raws.items()}}))
+"""
+
+
+def registry_state(python: Path, repo: Path) -> tuple[list[int], dict[int, int]]:
+    """Exposure ids and raws per exposure, read with the runtime that wrote them."""
+    result = subprocess.run(
+        [str(python), "-c", REGISTRY_STATE, str(repo), RAW_RUN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout.strip().splitlines()[-1])
+    return state["exposures"], {int(k): v for k, v in state["raws"].items()}
+
+
+def tree_exposures(tree: Path) -> list[int]:
+    return sorted(index_counts(tree / "raw" / "y1-wfd"))
+
+
+def test_hold_at_files_current(hold_tree: Path, tmp_path: Path) -> None:
+    butler = butler_exe()
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=False)
+    line, proc = ingest_until_hold(butler, repo, hold_tree, "files:2", v23_runtime=False)
+    try:
+        assert line == f"held files:2 {proc.pid}\n", proc.stderr
+    finally:
+        kill(proc)
+    exposures, raws = registry_state(Path(sys.executable), repo)
+    first = tree_exposures(hold_tree)[0]
+    # No v23 split on this release: records and raws come together.
+    assert exposures == [first]
+    assert raws == {first: 2}
+
+
+def test_hold_point_never_reached_writes_nothing(hold_tree: Path, tmp_path: Path) -> None:
+    butler = butler_exe()
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=False)
+    # record:1 is a hold point of the v23 split only, off on this release.
+    line, proc = ingest_until_hold(butler, repo, hold_tree, "record:1", v23_runtime=False)
+    _, stderr = proc.communicate(timeout=120)
+    assert line == ""
+    assert proc.returncode == 0, stderr
+    exposures, raws = registry_state(Path(sys.executable), repo)
+    assert sum(raws.values()) == 4
+
+
+def test_split_override_holds_between_record_and_raws(hold_tree: Path, tmp_path: Path) -> None:
+    butler = butler_exe()
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=False)
+    line, proc = ingest_until_hold(
+        butler, repo, hold_tree, "record:2", v23_runtime=False, STANDIN_INGEST_V23_SPLIT="1"
+    )
+    try:
+        assert line == f"held record:2 {proc.pid}\n", proc.stderr
+    finally:
+        kill(proc)
+    first, second = tree_exposures(hold_tree)
+    exposures, raws = registry_state(Path(sys.executable), repo)
+    assert exposures == [first, second]
+    assert raws == {first: 2}
+
+
+def test_v23_split_is_the_default_record_hold(v23: Path, hold_tree: Path, tmp_path: Path) -> None:
+    butler = str(v23 / "bin" / "butler")
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=True)
+    line, proc = ingest_until_hold(butler, repo, hold_tree, "record:1", v23_runtime=True)
+    try:
+        assert line == f"held record:1 {proc.pid}\n", proc.stderr
+    finally:
+        kill(proc)
+    first = tree_exposures(hold_tree)[0]
+    exposures, raws = registry_state(v23 / "bin" / "python", repo)
+    assert exposures == [first]
+    assert raws == {}
+
+
+def test_v23_hold_at_files(v23: Path, hold_tree: Path, tmp_path: Path) -> None:
+    butler = str(v23 / "bin" / "butler")
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=True)
+    line, proc = ingest_until_hold(butler, repo, hold_tree, "files:2", v23_runtime=True)
+    try:
+        assert line == f"held files:2 {proc.pid}\n", proc.stderr
+    finally:
+        kill(proc)
+    first = tree_exposures(hold_tree)[0]
+    exposures, raws = registry_state(v23 / "bin" / "python", repo)
+    assert exposures == [first]
+    assert raws == {first: 2}
