@@ -679,3 +679,42 @@ def test_v23_hold_at_files(v23: Path, hold_tree: Path, tmp_path: Path) -> None:
     exposures, raws = registry_state(v23 / "bin" / "python", repo)
     assert exposures == [first]
     assert raws == {first: 2}
+
+
+V23_CHAIN_STATE = """
+import json, sys
+from lsst.daf.butler import Butler
+reg = Butler(sys.argv[1]).registry
+runs = {"camera": "LSSTCam-imSim/calib/unbounded", "skyMap": "skymaps", "raw": sys.argv[2]}
+counts = {t: len(list(reg.queryDatasets(t, collections=run))) for t, run in runs.items()}
+counts["visit"] = len(list(reg.queryDimensionRecords("visit")))
+print(json.dumps(counts))
+"""
+
+
+def test_v23_chain(v23: Path, hold_tree: Path, tmp_path: Path) -> None:
+    """Every stand-in runs on daf_butler 23, with the v23 rerun behaviour."""
+    butler = str(v23 / "bin" / "butler")
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=True)
+    steps = [
+        ("write-curated-calibrations", "--collection", CALIB, str(repo), INSTRUMENT),
+        ("register-skymap", "-C", str(hold_tree / "skymaps" / "DC2.py"), str(repo)),
+        ("ingest-raws", "-t", "direct", "-j", "2", str(repo), str(hold_tree / "raw")),
+        ("define-visits", "--collections", RAW_RUN, str(repo), INSTRUMENT),
+    ]
+    for args in steps:
+        result = run_in(butler, *args, v23_runtime=True)
+        assert result.returncode == 0, (args, result.stderr)
+    again = run_in(butler, *steps[2], v23_runtime=True)
+    assert again.returncode != 0
+    assert V23_FAILURE in again.stderr
+    state = subprocess.run(
+        [str(v23 / "bin" / "python"), "-c", V23_CHAIN_STATE, str(repo), RAW_RUN],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert state.returncode == 0, state.stderr
+    counts = json.loads(state.stdout.strip().splitlines()[-1])
+    assert counts == {"camera": 1, "skyMap": 1, "raw": 4, "visit": 2}

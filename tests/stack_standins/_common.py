@@ -100,3 +100,24 @@ def missing_dataset_type_errors() -> tuple[type[BaseException], ...]:
     except ImportError:  # daf_butler 23 raises KeyError
         return (KeyError, LookupError)
     return (KeyError, LookupError, MissingDatasetTypeError)
+
+
+def make_ref(dataset_type: Any, data_id: dict[str, Any], run: str) -> Any:
+    """A ``DatasetRef`` to ingest into ``run``.
+
+    daf_butler 23 refuses ``run=`` without ``id=``: there the ref is left
+    unresolved and `ingest_datasets` passes the run to ``Butler.ingest``.
+    """
+    from lsst.daf.butler import DatasetRef
+
+    if daf_butler_major() == 23:
+        return DatasetRef(dataset_type, data_id)
+    return DatasetRef(dataset_type, data_id, run=run)
+
+
+def ingest_datasets(butler: Any, *datasets: Any, transfer: str | None, run: str) -> None:
+    """``Butler.ingest`` of refs made by `make_ref` (resolved in place at v23)."""
+    if daf_butler_major() == 23:
+        butler.ingest(*datasets, transfer=transfer, run=run)
+    else:
+        butler.ingest(*datasets, transfer=transfer)

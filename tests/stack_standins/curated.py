@@ -29,14 +29,19 @@ import yaml
 from lsst.daf.butler import (
     Butler,
     CollectionType,
-    DatasetRef,
     DatasetType,
     FileDataset,
-    MissingDatasetTypeError,
     Timespan,
 )
 from lsst.daf.butler.registry import ConflictingDefinitionError
 
+from ._common import (
+    ingest_datasets,
+    make_ref,
+    missing_dataset_type_errors,
+    open_butler,
+    universe_of,
+)
 from .instrument import get_instrument
 
 log = logging.getLogger("lsst.standins.curated")
@@ -48,9 +53,9 @@ def camera_dataset_type(butler: Butler) -> DatasetType:
     """Return the ``camera`` dataset type: the registered one if any."""
     try:
         return butler.registry.getDatasetType("camera")
-    except (KeyError, LookupError, MissingDatasetTypeError):
+    except missing_dataset_type_errors():
         return DatasetType(
-            "camera", ["instrument"], "Camera", isCalibration=True, universe=butler.dimensions
+            "camera", ["instrument"], "Camera", isCalibration=True, universe=universe_of(butler)
         )
 
 
@@ -58,7 +63,7 @@ def write_curated_calibrations(
     repo: str, instrument: str, collection: str | None = None, labels: Sequence[str] = ()
 ) -> None:
     """Write the stand-in curated calibrations (the camera) of an instrument."""
-    with Butler.from_config(repo, writeable=True) as butler:
+    with open_butler(repo, writeable=True) as butler:
         instr = get_instrument(instrument, butler.registry)
         labels = tuple(labels)
         if collection is None:
@@ -68,17 +73,18 @@ def write_curated_calibrations(
         butler.registry.registerRun(run)
         dataset_type = camera_dataset_type(butler)
         butler.registry.registerDatasetType(dataset_type)
-        ref = DatasetRef(dataset_type, {"instrument": instr.getName()}, run=run)
+        ref = make_ref(dataset_type, {"instrument": instr.getName()}, run)
         with tempfile.TemporaryDirectory(prefix="standin-camera-") as tmp:
             path = Path(tmp) / "camera.yaml"
             path.write_text(yaml.safe_dump(instr.getCamera(), sort_keys=False))
             try:
                 with butler.transaction():
-                    butler.ingest(
-                        FileDataset(path=str(path), refs=[ref], formatter=CAMERA_FORMATTER),
-                        transfer="copy",
+                    dataset = FileDataset(path=str(path), refs=[ref], formatter=CAMERA_FORMATTER)
+                    ingest_datasets(butler, dataset, transfer="copy", run=run)
+                    # dataset.refs: resolved in place by daf_butler 23's ingest.
+                    butler.registry.certify(
+                        collection, dataset.refs, Timespan(begin=None, end=None)
                     )
-                    butler.registry.certify(collection, [ref], Timespan(begin=None, end=None))
             except ConflictingDefinitionError as err:
                 raise ConflictingDefinitionError(
                     "A database constraint failure was triggered by inserting one or more "

@@ -61,7 +61,6 @@ import logging
 import math
 import os
 import re
-import signal
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -75,7 +74,6 @@ from astropy.time import Time, TimeDelta
 from lsst.daf.butler import (
     Butler,
     CollectionType,
-    DatasetRef,
     DatasetType,
     FileDataset,
     Timespan,
@@ -87,6 +85,8 @@ from ._common import (
     daf_butler_major,
     fit_record,
     has_element,
+    ingest_datasets,
+    make_ref,
     missing_dataset_type_errors,
     open_butler,
     universe_of,
@@ -324,6 +324,7 @@ class HoldPoint:
         self.fifo = fifo
         self.kind = ""
         self.count = 0
+        self.fired = False
         if not self.spec:
             return
         kind, _, number = self.spec.partition(":")
@@ -341,18 +342,25 @@ class HoldPoint:
         )
 
     def check(self, kind: str, done: int) -> None:
-        """Hold if ``done`` items of ``kind`` reach the hold point."""
-        if self.kind != kind or done < self.count:
+        """Hold (once) if ``done`` items of ``kind`` reach the hold point.
+
+        Announces ``held <spec> <pid>`` on the FIFO, then waits until the test opens and
+        closes the release FIFO ``<fifo>.<pid>`` (made here before the announcement), or
+        kills the process.
+        """
+        if self.kind != kind or done < self.count or self.fired:
             return
+        self.fired = True
         assert self.fifo is not None
-        log.info("Holding at %s (pid %d) until killed", self.spec, os.getpid())
+        release = f"{self.fifo}.{os.getpid()}"
+        os.mkfifo(release)
+        log.info("Holding at %s (pid %d) until released or killed", self.spec, os.getpid())
         with open(self.fifo, "w") as stream:  # blocks until the test reads
             stream.write(f"held {self.spec} {os.getpid()}\n")
-        while True:
-            if hasattr(signal, "pause"):
-                signal.pause()
-            else:  # pragma: no cover (not POSIX)
-                time.sleep(3600)
+        with open(release) as stream:  # blocks until the test releases
+            stream.read()
+        os.unlink(release)
+        log.info("Released at %s (pid %d)", self.spec, os.getpid())
 
 
 def ingest_raws(
@@ -393,7 +401,6 @@ def ingest_raws(
     delay = float(os.environ.get("STANDIN_INGEST_DELAY", "0") or 0)
     split = v23_split()
     hold = HoldPoint.from_environment()
-    unresolved_refs = daf_butler_major() == 23  # DatasetRef(run=) needs id= at v23
 
     files = find_files(locations, regex or FITS_RE)
     log.info("Found %d files", len(files))
@@ -439,10 +446,7 @@ def ingest_raws(
                         "exposure": exposure.exposure,
                         "detector": detectors[name][raw.detector_name],
                     }
-                    if unresolved_refs:
-                        ref = DatasetRef(dataset_type, data_id)
-                    else:
-                        ref = DatasetRef(dataset_type, data_id, run=this_run)
+                    ref = make_ref(dataset_type, data_id, this_run)
                     datasets.append(
                         FileDataset(
                             path=raw.path, refs=[ref], formatter=instr.getRawFormatter(data_id)
@@ -474,10 +478,9 @@ def ingest_raws(
                 with butler.transaction():
                     if not split:
                         _sync_exposure_records(butler, exposure)
-                    if unresolved_refs:
-                        butler.ingest(*datasets, transfer=ingest_config.transfer, run=this_run)
-                    else:
-                        butler.ingest(*datasets, transfer=ingest_config.transfer)
+                    ingest_datasets(
+                        butler, *datasets, transfer=ingest_config.transfer, run=this_run
+                    )
             except Exception as err:
                 n_ingests_failed += 1
                 log.warning("Failed to ingest the following for reason: %s", err)

@@ -41,13 +41,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from lsst.daf.butler import Butler, DatasetRef, DatasetType, FileDataset, MissingDatasetTypeError
+from lsst.daf.butler import Butler, DatasetType, FileDataset
 from lsst.daf.butler.registry import ConflictingDefinitionError
 from lsst.pex.config import Config, ConfigChoiceField, Field, ListField
 from lsst.sphgeom import Angle as SphAngle
 from lsst.sphgeom import Circle, ConvexPolygon, LonLat, UnitVector3d
 
-from ._common import apply_overrides
+from ._common import (
+    apply_overrides,
+    ingest_datasets,
+    make_ref,
+    missing_dataset_type_errors,
+    open_butler,
+    universe_of,
+)
 
 log = logging.getLogger("lsst.standins.skymap")
 
@@ -288,8 +295,8 @@ def skymap_dataset_type(butler: Butler) -> DatasetType:
     """Return the ``skyMap`` dataset type: the registered one if any."""
     try:
         return butler.registry.getDatasetType("skyMap")
-    except (KeyError, LookupError, MissingDatasetTypeError):
-        return DatasetType("skyMap", ["skymap"], "SkyMap", universe=butler.dimensions)
+    except missing_dataset_type_errors():
+        return DatasetType("skyMap", ["skymap"], "SkyMap", universe=universe_of(butler))
 
 
 def register_skymap(
@@ -322,7 +329,7 @@ def register_skymap(
         sky.nx,
         sky.ny,
     )
-    with Butler.from_config(repo, writeable=True) as butler:
+    with open_butler(repo, writeable=True) as butler:
         dataset_type = skymap_dataset_type(butler)
         butler.registry.registerDatasetType(dataset_type)
         butler.registry.registerRun(SKYMAP_RUN)
@@ -358,10 +365,12 @@ def register_skymap(
                     **record,
                 }
                 path.write_bytes(pickle.dumps(content))
-                ref = DatasetRef(dataset_type, {"skymap": name}, run=SKYMAP_RUN)
-                butler.ingest(
+                ref = make_ref(dataset_type, {"skymap": name}, SKYMAP_RUN)
+                ingest_datasets(
+                    butler,
                     FileDataset(path=str(path), refs=[ref], formatter=SKYMAP_FORMATTER),
                     transfer="copy",
+                    run=SKYMAP_RUN,
                 )
         log.info(
             "Registered sky map %s: %d tract and %d patch records, skyMap dataset in %s",

@@ -31,11 +31,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from lsst.daf.butler import Butler
 from lsst.pex.config import Config, ConfigChoiceField, Field
 from lsst.sphgeom import ConvexPolygon, LonLat, UnitVector3d
 
-from ._common import fit_record, has_element, mini_camera
+from ._common import fit_record, has_element, mini_camera, open_butler, universe_of
 from .instrument import get_instrument
 
 log = logging.getLogger("lsst.standins.visits")
@@ -104,9 +103,9 @@ def define_visits(
     config.validate()
     system_name = config.groupExposures.name
     system_id = VISIT_SYSTEMS[system_name]
-    with Butler.from_config(repo, writeable=True) as butler:
+    with open_butler(repo, writeable=True) as butler:
         registry = butler.registry
-        universe = butler.dimensions
+        universe = universe_of(butler)
         instr = get_instrument(instrument, registry)
         name = instr.getName()
         search = list(collections) or [instr.makeDefaultRawIngestRunName()]
@@ -151,13 +150,13 @@ def define_visits(
                     "name": exp.obs_id,
                     "physical_filter": exp.physical_filter,
                     "day_obs": getattr(exp, "day_obs", None),
-                    "seq_num": exp.seq_num,
-                    "exposure_time": exp.exposure_time,
-                    "target_name": exp.target_name,
-                    "observation_reason": exp.observation_reason,
-                    "science_program": exp.science_program,
-                    "azimuth": exp.azimuth,
-                    "zenith_angle": exp.zenith_angle,
+                    "seq_num": getattr(exp, "seq_num", None),
+                    "exposure_time": getattr(exp, "exposure_time", None),
+                    "target_name": getattr(exp, "target_name", None),
+                    "observation_reason": getattr(exp, "observation_reason", None),
+                    "science_program": getattr(exp, "science_program", None),
+                    "azimuth": getattr(exp, "azimuth", None),
+                    "zenith_angle": getattr(exp, "zenith_angle", None),
                     "region": visit_region,
                     "timespan": exp.timespan,
                     "visit_system": system_id,
