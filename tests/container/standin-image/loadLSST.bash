@@ -15,4 +15,5 @@ setup() {
   export PATH=$LSST_STACK_STANDIN/venv/bin:$PATH
   export DAF_BUTLER_PLUGINS=$LSST_STACK_STANDIN/standins/python/tests/stack_standins/resources.yaml
   export PYTHONPATH=$LSST_STACK_STANDIN/standins/python${PYTHONPATH:+:$PYTHONPATH}
+  export STACK_CLI_DIR=$LSST_STACK_STANDIN/standins/stack-cli
 }
