@@ -621,6 +621,26 @@ def test_hold_at_files_current(hold_tree: Path, tmp_path: Path) -> None:
     assert raws == {first: 2}
 
 
+def test_hold_then_release_goes_on(hold_tree: Path, tmp_path: Path) -> None:
+    butler = butler_exe()
+    repo = tmp_path / "repo"
+    prepare_repo(butler, repo, v23_runtime=False)
+    line, proc = ingest_until_hold(butler, repo, hold_tree, "files:1", v23_runtime=False)
+    try:
+        assert line == f"held files:1 {proc.pid}\n"
+        release = repo.parent / f"hold-files-1.fifo.{proc.pid}"
+        with open(release, "w"):  # the release FIFO exists: this open meets the stand-in's
+            pass
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            kill(proc)
+    assert proc.returncode == 0, stderr
+    assert not release.exists()
+    _, raws = registry_state(Path(sys.executable), repo)
+    assert sum(raws.values()) == 4
+
+
 def test_hold_point_never_reached_writes_nothing(hold_tree: Path, tmp_path: Path) -> None:
     butler = butler_exe()
     repo = tmp_path / "repo"

@@ -35,12 +35,15 @@ obs_lsst imSim metadata translator), for tests only.
     committed and before its raws (only reached with the v23 split).
 
   ``STANDIN_INGEST_HOLD_FIFO`` is the path of a FIFO that the test created.
-  At the hold point the command opens the FIFO for writing (blocking until
-  the test opens it for reading), writes one line ``held <what> <pid>``
-  (``<what>`` as given, e.g. ``held files:4 12345``), closes it, and then
-  blocks forever, outside any transaction, until the test kills it.  If
-  the hold point is never reached nothing is written and the command ends
-  normally.
+  At the hold point (once per command) the command makes a second FIFO,
+  ``<STANDIN_INGEST_HOLD_FIFO>.<pid>``, opens the first one for writing
+  (blocking until the test opens it for reading), writes one line
+  ``held <what> <pid>`` (``<what>`` as given, e.g. ``held files:4 12345``),
+  closes it, and then blocks, outside any transaction, until the test
+  kills it, or releases it by opening and closing ``<fifo>.<pid>`` for
+  writing (then the FIFO is removed and the ingest goes on).  Several
+  commands may share one FIFO: each line is written at once.  If the hold
+  point is never reached nothing is written and the command ends normally.
 - ``STANDIN_INGEST_DELAY`` (seconds, default 0) sleeps after each
   exposure (older interruption tests; prefer the hold point).
 - Options of later releases that the real parser accepts (``--fail-fast``
