@@ -145,8 +145,6 @@ def register_instruments(repo: str, names: Sequence[str], update: bool = False) 
     """
     with open_butler(repo, writeable=True) as butler:
         for name in names:
-            module_name, _, class_name = name.rpartition(".")
-            if not module_name:
-                raise ValueError(f"{name!r} is not a fully-qualified instrument class name.")
-            instr = getattr(importlib.import_module(module_name), class_name)()
+            # As obs_base 23: a class name, or the name of a registered instrument.
+            instr = Instrument.from_string(name, butler.registry)
             instr.register(butler.registry, update=update)
