@@ -17,6 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 VENVS = {"current": ROOT / ".venv", "v23": ROOT / ".venv-v23"}
 NAMES = tuple(VENVS)
+# The stand-in plugin files (tests/stack_standins) per runtime: at v23 register-instrument
+# was obs_base's, so its stand-in comes with the others; later pipe_base has the real one.
+STANDIN_PLUGINS = {"current": ("resources.yaml",),
+                   "v23": ("resources.yaml", "resources-v23.yaml")}
 
 
 def wheelhouse() -> Path:

@@ -1,16 +1,22 @@
-"""End-to-end builds of the miniature repository with `make repo`, on the lite runtime.
+"""End-to-end builds of the miniature repository with `make repo`, on both lite runtimes.
 
-The stack-only commands come from the stand-ins under tests/stack_standins (tests only);
-every butler call goes through the recording double tests/doubles/butler, which forwards
-it to the real lite `butler` and counts it.
+Every test that takes the ``runtime`` fixture (directly or through ``mini_tree``) runs
+twice: on the current release (.venv) and on v23 (.venv-v23, daf_butler 23.0.0, Python
+3.8); see tests/runtimes.py for when the v23 tier is skipped. The stack-only commands come
+from the stand-ins under tests/stack_standins (tests only), behind the real v23 or current
+command-line parsers; every butler call goes through the recording double
+tests/doubles/butler, which forwards it to the runtime's real `butler` and counts it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import select
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 import pgcluster  # noqa: E402
+import runtimes  # noqa: E402
 
 pg_cluster = pgcluster.pg_cluster
 
@@ -27,12 +34,20 @@ VISITS = 3
 SENSORS = ["R22_S11", "R22_S12"]
 
 
+@pytest.fixture(scope="session", params=runtimes.NAMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The lite runtime of the build: ``current`` or ``v23``."""
+    runtimes.venv(request.param)
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def mini_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The miniature input tree, made once (lite formatters), then made read-only."""
-    out = tmp_path_factory.mktemp("inputs") / "dp0.2"
+def mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
+    """The miniature input tree, made once per runtime by that runtime's Python (lite
+    formatters), as `make mini-inputs` in the container would."""
+    out = tmp_path_factory.mktemp(f"inputs-{runtime}") / "dp0.2"
     subprocess.run(
-        [sys.executable, str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(out),
+        [runtimes.python(runtime), str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(out),
          "--years", str(YEARS), "--visits", str(VISITS), "--sensors", " ".join(SENSORS),
          "--formatters", "lite"],
         check=True, capture_output=True,
@@ -53,7 +68,11 @@ class Build:
     """One repository built by `make repo` in a scratch directory."""
 
     def __init__(self, base: Path, inputs: Path, registry_db: str = "",
-                 namespace: str = "", extra_env: dict[str, str] | None = None) -> None:
+                 namespace: str = "", extra_env: dict[str, str] | None = None,
+                 runtime: str = "current") -> None:
+        self.runtime = runtime
+        self.venv = runtimes.venv(runtime)
+        self.python = str(self.venv / "bin" / "python")
         self.base = base
         self.repo = base / "repo"
         self.state = base / "repo-state"
@@ -63,10 +82,12 @@ class Build:
             if key.startswith(("DP02_", "MINI_", "REFCAT_", "RAW_", "STANDIN_")):
                 del self.env[key]
         self.env.update({
-            "PATH": f"{ROOT / 'tests' / 'doubles'}:{ROOT / '.venv' / 'bin'}:{self.env['PATH']}",
-            "BUTLER_DOUBLE_REAL": str(ROOT / ".venv" / "bin" / "butler"),
+            "PATH": f"{ROOT / 'tests' / 'doubles'}:{self.venv / 'bin'}:{self.env['PATH']}",
+            "BUTLER_DOUBLE_REAL": str(self.venv / "bin" / "butler"),
             "BUTLER_DOUBLE_LOG": str(self.calls),
-            "DAF_BUTLER_PLUGINS": str(ROOT / "tests" / "stack_standins" / "resources.yaml"),
+            "DAF_BUTLER_PLUGINS": ":".join(
+                str(ROOT / "tests" / "stack_standins" / name)
+                for name in runtimes.STANDIN_PLUGINS[runtime]),
             "PYTHONPATH": f"{ROOT}:{ROOT / 'py'}",
             "ENV_FILE": str(base / "no.env"),
             "PROFILE": "mini",
@@ -97,11 +118,75 @@ class Build:
         return result
 
     def popen(self, *targets: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        return subprocess.Popen(
-            ["make", "-C", str(ROOT), "VENV=/nonexistent", *targets],
-            env={**self.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, start_new_session=True,
-        )
+        """Start make in its own session; its output goes to ``self.output`` (a file, so
+        that a held or killed build can never block on a full pipe)."""
+        self.output = self.base / f"make-{len(list(self.base.glob('make-*.out')))}.out"
+        with open(self.output, "w") as out:
+            return subprocess.Popen(
+                ["make", "-C", str(ROOT), "VENV=/nonexistent", *targets],
+                env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+                text=True, start_new_session=True,
+            )
+
+    def hold_all(self, count: int, hold_at: str,
+                 *targets: str) -> tuple[subprocess.Popen, list[int]]:
+        """Start make and wait until ``count`` ingest-raws stand-ins reach ``hold_at``.
+
+        The stand-in announces its hold point (``STANDIN_INGEST_HOLD_AT``, e.g. ``files:2``
+        or ``record:2``) with one line ``held <what> <pid>`` on a FIFO, then waits there
+        until `release` (or a kill), so the test acts at that point whatever the machine's
+        load. Returns make's process and the held pids; fails the test if make
+        ends before ``count`` holds.
+        """
+        fifo = self.base / "hold.fifo"
+        os.mkfifo(fifo)
+        proc = self.popen(*targets, env={"STANDIN_INGEST_HOLD_AT": hold_at,
+                                          "STANDIN_INGEST_HOLD_FIFO": str(fifo)})
+
+        def release_reader() -> None:
+            # If make ends first, open and close the FIFO's write end: the reader sees EOF.
+            proc.wait()
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass  # no reader waiting
+
+        threading.Thread(target=release_reader, daemon=True).start()
+        held: list[int] = []
+        while len(held) < count:
+            with open(fifo) as reader:
+                lines = reader.read().splitlines()
+            if not lines:
+                break
+            held += [int(line.split()[-1]) for line in lines if line.startswith("held ")]
+        if len(held) < count:
+            proc.wait()
+            raise AssertionError(f"make {' '.join(targets)} ended before {count} hold(s) at "
+                                 f"{hold_at}:\n{self.output.read_text()}")
+        return proc, held
+
+    def release(self, pid: int) -> None:
+        """Let a held stand-in go on: open and close its release FIFO."""
+        with open(self.base / f"hold.fifo.{pid}", "w"):
+            pass
+
+    def kill_at_hold(self, hold_at: str, *targets: str) -> None:
+        """Run make until an ingest-raws stand-in reaches ``hold_at``, then SIGKILL it all."""
+        proc, _held = self.hold_all(1, hold_at, *targets)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def wait_for_output(self, text: str, proc: subprocess.Popen) -> str:
+        """Wait until make's output holds ``text`` (the condition, not a duration)."""
+        with open(self.output) as out:
+            seen = ""
+            while text not in seen:
+                chunk = out.read()
+                if not chunk:
+                    assert proc.poll() is None, f"make ended without printing {text!r}:\n{seen}"
+                    select.select([], [], [], 0.1)  # no inotify in the standard library
+                seen += chunk
+        return seen
 
     def butler_calls(self) -> list[str]:
         if not self.calls.exists():
@@ -119,7 +204,7 @@ class Build:
             "except Exception:\n    print(0)\n"
         )
         result = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "python"), "-c", code, str(self.repo)],
+            [self.python, "-c", code, str(self.repo)],
             env=self.env, capture_output=True, text=True, check=False,
         )
         return int(result.stdout.strip() or 0)
@@ -153,15 +238,16 @@ print(json.dumps(out, sort_keys=True))
         import json
 
         result = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "python"), "-c", code, str(self.repo)],
+            [self.python, "-c", code, str(self.repo)],
             env=self.env, capture_output=True, text=True, check=True,
         )
         return json.loads(result.stdout)
 
 
 @pytest.fixture(scope="module")
-def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path) -> Iterator[Build]:
-    build = Build(tmp_path_factory.mktemp("sqlite"), mini_tree)
+def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path,
+                 runtime: str) -> Iterator[Build]:
+    build = Build(tmp_path_factory.mktemp(f"sqlite-{runtime}"), mini_tree, runtime=runtime)
     build.before = checksums(mini_tree)
     build.first = build.make("repo")
     yield build

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from conftest import ROOT, Build
+from conftest import Build
 
 
 def own_tree(mini_tree: Path, tmp_path: Path) -> Path:
@@ -29,7 +29,7 @@ def remove_datasets(build: Build, dataset_type: str, collection: str, keep: int)
         "print(len(refs) - int(sys.argv[4]))\n"
     )
     result = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "-c", code, str(build.repo), dataset_type,
+        [build.python, "-c", code, str(build.repo), dataset_type,
          collection, str(keep)],
         env=build.env, capture_output=True, text=True, check=False,
     )
@@ -37,9 +37,10 @@ def remove_datasets(build: Build, dataset_type: str, collection: str, keep: int)
     return int(result.stdout)
 
 
-def test_refcats_ingests_only_missing_rows(tmp_path: Path, mini_tree: Path) -> None:
+def test_refcats_ingests_only_missing_rows(tmp_path: Path, mini_tree: Path,
+                                           runtime: str) -> None:
     mini_tree = own_tree(mini_tree, tmp_path)
-    build = Build(tmp_path, mini_tree)
+    build = Build(tmp_path, mini_tree, runtime=runtime)
     build.make("refcats")
     total = len(list((mini_tree / "refcats" / "cal_ref_cat").glob("*.fits")))
     removed = remove_datasets(build, "cal_ref_cat_2_2", "refcats", keep=total - 2)
@@ -64,10 +65,10 @@ def test_refcats_ingests_only_missing_rows(tmp_path: Path, mini_tree: Path) -> N
     assert f"already done ({total}/{total} in refcats)" in result.stderr
 
 
-def test_partial_import_stops_and_names_what_is_missing(tmp_path: Path,
-                                                        mini_tree: Path) -> None:
+def test_partial_import_stops_and_names_what_is_missing(tmp_path: Path, mini_tree: Path,
+                                                        runtime: str) -> None:
     mini_tree = own_tree(mini_tree, tmp_path)
-    build = Build(tmp_path, mini_tree)
+    build = Build(tmp_path, mini_tree, runtime=runtime)
     build.make("import-calibs")
     run = "2.2i/calib/gen2/20220806T000000Z"
     removed = remove_datasets(build, "flat", run, keep=1)
