@@ -142,8 +142,12 @@ def load_record(path: str) -> dict[str, Any]:
     """
     if not os.path.exists(path):
         return {"version": RECORD_VERSION, "archives": {}}
-    with open(path, encoding="utf-8") as stream:
-        record = json.load(stream)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            record = json.load(stream)
+    except ValueError as exc:
+        raise FetchError(f"{path} is not valid JSON ({exc}). Move it aside; the next run "
+                         "records the checksums again.") from None
     if not isinstance(record, dict) or not isinstance(record.get("archives"), dict):
         raise FetchError(f"{path} is not a downloads record (no 'archives' mapping). Move it "
                          "aside; the next run records the checksums again.")
@@ -782,6 +786,12 @@ def main(argv: list[str] | None = None) -> int:
             save_record(args.record, record)
     except FetchError as exc:
         log(f"fetch-inputs: error: {exc}")
+        return 1
+    except OSError as exc:
+        log(f"fetch-inputs: error: {exc.strerror or exc} ({exc.filename or 'no file name'}) "
+            f"while fetching into DOWNLOAD_DIR={args.download_dir} / DP02_TOP={top} with the "
+            f"record {args.record}. Fix the cause (space, permissions) and run "
+            "'make fetch-inputs' again: finished archives are not fetched again.")
         return 1
     log(f"fetch-inputs: {len(archives)} archive(s) in place under {top}")
     return 0
