@@ -130,6 +130,14 @@ db-check: ## Check the PostgreSQL registry: server, driver, btree_gist, db-auth 
 raw-indexes: ## Write missing raw _index.json files into DP02_RAW (needs WRITE_INDEXES=yes).
 	bin/raw-indexes
 
+##@ Inputs from elsewhere: export at the source site, fetch at the destination
+.PHONY: export-calibs fetch-inputs
+export-calibs: ## At the source: butler export-calibs SOURCE_REPO EXPORT_DIR EXPORT_CALIB_COLLECTION (template override).
+	bin/export-calibs
+
+fetch-inputs: ## Download the published archives (resumable, checked) and unpack them into DP02_TOP.
+	bin/fetch-inputs
+
 clean-repo: ## Remove REPO and STATE_DIR (asks first; CONFIRM=yes to skip the question).
 	bin/clean-repo
 

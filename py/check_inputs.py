@@ -361,9 +361,18 @@ def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
                    f"{len(duplicated)} visits appear in more than one year: {listed(where)}. "
                    "Each visit must be in one year directory.", visits=duplicated)
     if no_raw:
+        # Index files without images: the published index archive was unpacked (make
+        # fetch-inputs) but the images, which are not published as an archive, are missing.
+        indexed = [v for v in no_raw if v not in no_index]
+        hint = ""
+        if indexed:
+            hint = (f" {len(indexed)} of them have an _index.json but no image: the raw images "
+                    "are not published as an archive (make fetch-inputs brings only the index "
+                    "files), so copy the images into DP02_RAW from the source site.")
         report.add("raw.raw-files", ERROR,
                    f"{len(no_raw)} visit directories hold no raw file (lsst_a_*.fits): "
-                   f"{listed(no_raw)}. Complete or remove them.", visit_dirs=no_raw)
+                   f"{listed(no_raw)}. Complete or remove them.{hint}", visit_dirs=no_raw,
+                   indexed_without_images=len(indexed))
     else:
         report.add("raw.raw-files", OK, "every visit directory holds raw files")
     if no_index:

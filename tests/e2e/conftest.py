@@ -41,10 +41,9 @@ def runtime(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture(scope="session")
-def mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
-    """The miniature input tree, made once per runtime by that runtime's Python (lite
-    formatters), as `make mini-inputs` in the container would."""
+def make_mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
+    """Make the miniature input tree with a runtime's Python (lite formatters), as
+    `make mini-inputs` in the container would."""
     out = tmp_path_factory.mktemp(f"inputs-{runtime}") / "dp0.2"
     subprocess.run(
         [runtimes.python(runtime), str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(out),
@@ -53,6 +52,18 @@ def mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
         check=True, capture_output=True,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
+    """The miniature input tree, made once per runtime by that runtime's Python."""
+    return make_mini_tree(tmp_path_factory, runtime)
+
+
+@pytest.fixture(scope="session")
+def current_mini_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The miniature input tree of the current runtime, for tests that run on it alone."""
+    return make_mini_tree(tmp_path_factory, "current")
 
 
 def checksums(top: Path) -> dict[str, str]:

@@ -137,7 +137,8 @@ def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
     # Both years' ingest-raws hold after their first raw, so both are mid-ingest at once:
     # the years ran concurrently. Then both are let go.
     proc, held = build.hold_all(2, "files:1", "-j2", "repo")
-    seen_args = [subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout]
+    seen_args = [subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
+                                text=True).stdout]
     assert sum("ingest-raws" in line for line in seen_args[0].splitlines()) >= 2
     for pid in held:
         build.release(pid)

@@ -98,6 +98,19 @@ def test_visit_dir_without_raws(tree: Path, tmp_path: Path) -> None:
     assert check["status"] == "error" and victim.name in check["summary"]
 
 
+def test_index_files_without_images(tree: Path, tmp_path: Path) -> None:
+    # What make fetch-inputs leaves when the raw images were not copied: index files only.
+    for fits in (tree / "raw").glob("y*-wfd/*/*.fits"):
+        fits.unlink()
+    status, report, table = run(tree, tmp_path)
+    assert status == 1
+    check = by_name(report, "raw.raw-files")
+    assert check["status"] == "error"
+    assert "not published as an archive" in check["summary"]
+    assert check["details"]["indexed_without_images"] == len(visit_dirs(tree))
+    assert "not published as an archive" in table
+
+
 def test_bad_visit_dir_name_and_stray_file(tree: Path, tmp_path: Path) -> None:
     (tree / "raw" / "y1-wfd" / "1472").mkdir()
     (tree / "raw" / "y1-wfd" / "notes.txt").write_text("x")
