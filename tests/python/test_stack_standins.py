@@ -60,7 +60,6 @@ def plugin_env() -> dict[str, str]:
     env["DAF_BUTLER_PLUGINS"] = str(PLUGIN)
     parts = [str(ROOT), str(PY_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(parts)
-    env.pop("STANDIN_INGEST_DELAY", None)
     env.pop("STANDIN_INGEST_V23_SPLIT", None)
     return env
 

@@ -44,8 +44,6 @@ obs_lsst imSim metadata translator), for tests only.
   writing (then the FIFO is removed and the ingest goes on).  Several
   commands may share one FIFO: each line is written at once.  If the hold
   point is never reached nothing is written and the command ends normally.
-- ``STANDIN_INGEST_DELAY`` (seconds, default 0) sleeps after each
-  exposure (older interruption tests; prefer the hold point).
 - Options of later releases that the real parser accepts (``--fail-fast``
   is honoured, as ``-c failFast=True``; ``--skip-existing``,
   ``--update-records``, ``--track-file-attrs``, ``--search-indexes``) are
@@ -64,7 +62,6 @@ import logging
 import math
 import os
 import re
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -401,7 +398,6 @@ def ingest_raws(
         apply_overrides(ingest_config, config)
     if fail_fast:
         ingest_config.failFast = True
-    delay = float(os.environ.get("STANDIN_INGEST_DELAY", "0") or 0)
     split = v23_split()
     hold = HoldPoint.from_environment()
 
@@ -498,8 +494,6 @@ def ingest_raws(
             n_refs += len(datasets)
             log.info("Exposure %s:%s ingested successfully", name, exposure.values["obs_id"])
             hold.check("files", n_refs)
-            if delay > 0:
-                time.sleep(delay)
 
     had_failure = bool(bad_files)
     if bad_files:
