@@ -25,19 +25,20 @@ PYTHON ?= python3
 VENV_V23 ?= .venv-v23
 PYTHON38 ?=
 
-# The few settings make itself needs, resolved by the same code as the scripts. $(shell)
-# does not see variables given on make's command line (GNU make 4.3), so pass them.
+# The few settings make itself needs, resolved by the same code as the scripts, in one
+# process. $(shell) does not see variables given on make's command line (GNU make 4.3), so
+# pass them. GNU make 3.82 (the v23 image's) has no .SHELLSTATUS: a failure prints a marker.
 cmdline_vars := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 with_cmdline = $(foreach v,$(cmdline_vars),$(v)='$(subst ','\'',$($(v)))')
-config = $(shell $(with_cmdline) bin/config get $(1))
-# GNU make 3.82 (the v23 image's) has no .SHELLSTATUS: a failure prints a marker instead.
-STAMPS := $(shell $(with_cmdline) bin/config get STAMPS || echo DP02_CONFIG_FAILED)
-ifneq ($(filter DP02_CONFIG_FAILED,$(STAMPS)),)
+define newline
+
+
+endef
+config_vars := $(shell $(with_cmdline) bin/config make STAMPS RAW_YEARS DP02_TOP MINI_DIR || echo DP02_CONFIG_FAILED)
+ifneq ($(filter DP02_CONFIG_FAILED,$(config_vars)),)
 $(error the settings could not be loaded: run 'bin/config show' to see why)
 endif
-RAW_YEARS := $(call config,RAW_YEARS)
-DP02_TOP := $(call config,DP02_TOP)
-MINI_DIR := $(call config,MINI_DIR)
+$(eval $(subst ~DP02NL~,$(newline),$(config_vars)))
 # The miniature tree is made first when DP02_TOP is the miniature tree's place.
 MINI_MARKER := $(if $(filter $(MINI_DIR),$(DP02_TOP)),$(MINI_DIR)/.dp02-mini-inputs.json)
 
@@ -71,7 +72,10 @@ test-container: ## Podman builds the Dockerfile on a stand-in stack image; docke
 
 ##@ The build
 # Where `make repo` runs (RUNTIME, README "Container"): decided only when repo is a goal.
-RUN_IN := $(if $(filter repo,$(MAKECMDGOALS)),$(shell $(with_cmdline) bin/runtime),host)
+# A build with nothing left to do needs no runtime: make -q says so without starting any
+# Python or butler process, so only a build with work to do asks bin/runtime.
+up_to_date = $(shell $(MAKE) -q $(call stamp,verify) RUN_IN=host >/dev/null 2>&1 && echo yes)
+RUN_IN := $(if $(filter repo,$(MAKECMDGOALS)),$(if $(up_to_date),host,$(shell $(with_cmdline) bin/runtime)),host)
 ifeq ($(RUN_IN),)
 $(error no runtime for 'make repo': see the message above, or run 'make runtime')
 endif

@@ -6,8 +6,9 @@
 # `butler`, so that dry runs, logging, redaction and the stack-command check are the same
 # for every step.
 
-DP02_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-DP02_SCRIPT=$(basename "$0")
+# Without a subshell: cd here and back (every script sources this on each start).
+cd "${BASH_SOURCE[0]%/*}/../.." && DP02_HOME=$PWD && cd "$OLDPWD" || exit 2
+DP02_SCRIPT=${0##*/}
 
 # Every setting the toolkit knows, in the order `bin/config` prints them.
 DP02_SETTINGS=(
@@ -68,8 +69,9 @@ dp02_usage_exit() {
 # ---------------------------------------------------------------- settings
 
 _dp02_read_env_file() {
-  # Print KEY<TAB>value for each assignment of an env file (comments and blanks skipped).
-  local file=$1 line key value
+  # Parse an env file into the associative array named $2 (KEY -> value as written):
+  # comments and blanks skipped, no subshell (settings load on every script start).
+  local file=$1 target=$2 line key value
   while IFS= read -r line || [[ -n "$line" ]]; do
     line="${line#"${line%%[![:space:]]*}"}"
     [[ -z "$line" || "$line" == \#* ]] && continue
@@ -83,30 +85,35 @@ _dp02_read_env_file() {
     if [[ "$value" =~ ^\"(.*)\"$ || "$value" =~ ^\'(.*)\'$ ]]; then
       value=${BASH_REMATCH[1]}
     fi
-    printf '%s\t%s\n' "$key" "$value"
+    printf -v "${target}[$key]" '%s' "$value"
   done <"$file"
 }
 
 _dp02_expand() {
-  # Replace each ${NAME} in $1 by the resolved value of NAME (depth-limited). A value that
-  # refers to an empty setting is empty itself (DP02_CALIB=${DP02_TOP}/calib with no
-  # DP02_TOP is not /calib), so the step that needs it says what to set.
-  local text=$1 depth=${2:-0} name value
+  # Set _DP02_VALUE to $1 with each ${NAME} replaced by the resolved value of NAME
+  # (depth-limited). A value that refers to an empty setting is empty itself
+  # (DP02_CALIB=${DP02_TOP}/calib with no DP02_TOP is not /calib), so the step that needs it
+  # says what to set. Results go through a global, not stdout: no subshell per setting.
+  local text=$1 depth=${2:-0} name
   while [[ "$text" =~ \$\{([A-Za-z_][A-Za-z0-9_]*)\} ]]; do
     name=${BASH_REMATCH[1]}
     ((depth < 10)) || dp02_die "the setting references loop through \${$name}: fix the settings file so that no setting refers to itself."
-    value=$(_dp02_resolve "$name" $((depth + 1)))
-    [[ -n "$value" ]] || return 0
-    text=${text//\$\{$name\}/$value}
+    _dp02_resolve "$name" $((depth + 1))
+    if [[ -z "$_DP02_VALUE" ]]; then
+      return 0
+    fi
+    text=${text//\$\{$name\}/$_DP02_VALUE}
   done
-  printf '%s' "$text"
+  _DP02_VALUE=$text
 }
 
 _dp02_resolve() {
-  # The final value of one setting: environment first, then the files in precedence order.
+  # Set _DP02_VALUE to the final value of one setting: environment first, then the files
+  # in precedence order.
   local name=$1 depth=${2:-0}
+  _DP02_VALUE=
   if [[ -n "${_DP02_FROM_ENV[$name]+x}" ]]; then
-    printf '%s' "${_DP02_FROM_ENV[$name]}"
+    _DP02_VALUE=${_DP02_FROM_ENV[$name]}
   elif [[ -n "${_DP02_FILE_VALUES[$name]+x}" ]]; then
     _dp02_expand "${_DP02_FILE_VALUES[$name]}" "$depth"
   fi
@@ -121,8 +128,10 @@ dp02_load_config() {
   done
   local env_file=${ENV_FILE:-.env}
   local profile=${PROFILE:-}
-  if [[ -z "$profile" && -f "$env_file" ]]; then
-    profile=$(_dp02_read_env_file "$env_file" | awk -F'\t' '$1 == "PROFILE" {v = $2} END {print v}')
+  declare -A env_values=()
+  if [[ -f "$env_file" ]]; then
+    _dp02_read_env_file "$env_file" env_values
+    [[ -n "$profile" ]] || profile=${env_values[PROFILE]:-}
   fi
   profile=${profile:-mini}
   local profile_file="$DP02_HOME/etc/$profile.env"
@@ -135,16 +144,15 @@ dp02_load_config() {
     dp02_die "PROFILE=$profile names no profile: $profile_file does not exist. Use one of: ${known[*]}."
   fi
   # Lowest precedence first, so that later files overwrite earlier ones.
-  for file in "$DP02_HOME/etc/defaults.env" "$profile_file" "$env_file"; do
-    [[ -f "$file" ]] || continue
-    while IFS=$'\t' read -r key value; do
-      _DP02_FILE_VALUES[$key]=$value
-    done < <(_dp02_read_env_file "$file")
+  _dp02_read_env_file "$DP02_HOME/etc/defaults.env" _DP02_FILE_VALUES
+  _dp02_read_env_file "$profile_file" _DP02_FILE_VALUES
+  for key in "${!env_values[@]}"; do
+    _DP02_FILE_VALUES[$key]=${env_values[$key]}
   done
   _DP02_FILE_VALUES[PROFILE]=$profile
   for name in "${DP02_SETTINGS[@]}"; do
-    value=$(_dp02_resolve "$name")
-    printf -v "$name" '%s' "$value"
+    _dp02_resolve "$name"
+    printf -v "$name" '%s' "$_DP02_VALUE"
     export "${name?}"
   done
   for name in "${DP02_PATH_SETTINGS[@]}"; do
@@ -440,12 +448,47 @@ dp02_require_butler() {
   command -v python3 >/dev/null 2>&1 || dp02_die "python3 is not on PATH. Run 'make install' or set up the LSST stack."
 }
 
+# The butler commands a build needs beyond daf_butler's own (register-instrument is
+# obs_base's at v23, pipe_base's from release 24).
+DP02_STACK_COMMANDS=(register-instrument write-curated-calibrations register-skymap
+  ingest-raws define-visits)
+
+dp02_stack_missing() {
+  # Print the commands of DP02_STACK_COMMANDS that this runtime's butler lacks (all of them
+  # without a butler), each followed by a space. `butler CMD --help` starts Python and
+  # imports every plugin, so the answer is cached in STATE_DIR/.stack-probe, keyed on the
+  # butler's path and mtime and the plugin and stack settings: one probe per build.
+  local butler key cache line missing="" cmd
+  butler=$(command -v butler 2>/dev/null) || {
+    printf '%s ' "${DP02_STACK_COMMANDS[@]}"
+    return 0
+  }
+  key="$butler $(stat -c %Y "$butler" 2>/dev/null) ${DAF_BUTLER_PLUGINS:-} ${LSST_DISTRIB_DIR:-} ${PYTHONPATH:-}"
+  cache="$STATE_DIR/.stack-probe"
+  if [[ -f "$cache" ]]; then
+    { IFS= read -r line && IFS= read -r missing; } <"$cache" || line=
+    if [[ "$line" == "$key" ]]; then
+      printf '%s' "$missing"
+      return 0
+    fi
+    missing=""
+  fi
+  for cmd in "${DP02_STACK_COMMANDS[@]}"; do
+    butler "$cmd" --help >/dev/null 2>&1 || missing+="$cmd "
+  done
+  if ! dp02_dry_run && mkdir -p "$STATE_DIR" 2>/dev/null; then
+    printf '%s\n%s\n' "$key" "$missing" >"$cache.$$" && mv -f "$cache.$$" "$cache"
+  fi
+  printf '%s' "$missing"
+}
+
 dp02_require_command() {
-  # A stack command must exist before the step calls it: `butler CMD --help` exits 0.
+  # A stack command must exist before the step calls it (`butler CMD --help` exits 0, as
+  # probed once per build by dp02_stack_missing).
   local cmd=$1
   dp02_require_butler
   dp02_dry_run && return 0
-  if ! butler "$cmd" --help >/dev/null 2>&1; then
+  if [[ " $(dp02_stack_missing)" == *" $cmd "* ]]; then
     dp02_die 4 "the butler command '$cmd' is not available in this runtime. It is provided by the LSST stack package $(dp02_command_package "$cmd"), which is not on PyPI, so the lite runtime (.venv) cannot run this step. Run the build in the container (make docker-repo, see README 'Container'), or on a site install of the stack after 'source loadLSST.bash && setup lsst_distrib'."
   fi
 }

@@ -328,16 +328,29 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
 
 # ---------------------------------------------------------------- RUNTIME
 
-@test "RUNTIME=auto: the host stack when all four butler commands answer --help" {
+@test "RUNTIME=auto: the host stack when all its butler commands answer --help" {
   use_doubles butler docker podman apptainer
-  tk bin/runtime
+  tk DRY_RUN=1 bin/runtime
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = host ]
+  [ ! -e "$STATE/.stack-probe" ]  # a dry run writes nothing
   rm "$T/bin/docker" "$T/bin/podman" "$T/bin/apptainer"
   tk bin/runtime
   [ "${lines[-1]}" = host ]
-  # Each command was asked about separately.
-  [ "$(grep -c -- ' --help$' "$LOG")" -eq 8 ]
+  # Each command was asked about separately, each time (the dry run cached nothing).
+  [ "$(grep -c -- ' --help$' "$LOG")" -eq 10 ]
+}
+
+@test "RUNTIME=auto: the stack probe is cached in STATE_DIR, keyed on butler and its plugins" {
+  use_doubles butler
+  tk bin/runtime
+  [ "${lines[-1]}" = host ]
+  [ "$(grep -c -- ' --help$' "$LOG")" -eq 5 ]
+  tk bin/runtime
+  [ "${lines[-1]}" = host ]
+  [ "$(grep -c -- ' --help$' "$LOG")" -eq 5 ]  # answered from the cache
+  tk DAF_BUTLER_PLUGINS=/other/resources.yaml bin/runtime
+  [ "$(grep -c -- ' --help$' "$LOG")" -eq 10 ]  # another plugin set: probed again
 }
 
 @test "RUNTIME=auto: a container when the host's butler lacks a stack command and an engine exists" {

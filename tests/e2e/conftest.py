@@ -258,7 +258,9 @@ print(json.dumps(out, sort_keys=True))
 @pytest.fixture(scope="module")
 def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path,
                  runtime: str) -> Iterator[Build]:
-    build = Build(tmp_path_factory.mktemp(f"sqlite-{runtime}"), mini_tree, runtime=runtime)
+    # The default RUNTIME=auto: the runtime is decided by probing the stack commands.
+    build = Build(tmp_path_factory.mktemp(f"sqlite-{runtime}"), mini_tree, runtime=runtime,
+                  extra_env={"RUNTIME": "auto"})
     build.before = checksums(mini_tree)
     build.first = build.make("repo")
     yield build

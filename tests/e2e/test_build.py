@@ -65,11 +65,31 @@ def test_inputs_unchanged(sqlite_build: Build, mini_tree: Path) -> None:
     assert checksums(mini_tree) == sqlite_build.before
 
 
-def test_rerun_calls_no_butler(sqlite_build: Build) -> None:
+def test_one_stack_probe_per_build(sqlite_build: Build) -> None:
+    # RUNTIME=auto asks each stack command once (butler CMD --help), for the runtime
+    # decision and every step: the answer is cached in STATE_DIR.
+    probes = [c for c in sqlite_build.butler_calls() if c.endswith(" --help")]
+    assert sorted(probes) == sorted(f"{cmd} --help" for cmd in (
+        "register-instrument", "write-curated-calibrations", "register-skymap",
+        "ingest-raws", "define-visits")), probes
+
+
+def test_rerun_calls_no_butler(sqlite_build: Build, tmp_path: Path) -> None:
     calls_before = len(sqlite_build.butler_calls())
     assert calls_before > 0
-    result = sqlite_build.make("repo")
+    # With the default RUNTIME=auto, a build with nothing to do starts no Python at all
+    # (and so no butler): python3 and python on PATH are tripwires that log and go on.
+    tripwire = tmp_path / "bin"
+    tripwire.mkdir()
+    started = tmp_path / "python-started.log"
+    for name in ("python3", "python"):
+        (tripwire / name).write_text(
+            f"#!/bin/sh\necho \"$0 $*\" >>{started}\nexec {sqlite_build.python} \"$@\"\n")
+        (tripwire / name).chmod(0o755)
+    result = sqlite_build.make("repo", env={
+        "RUNTIME": "auto", "PATH": f"{tripwire}:{sqlite_build.env['PATH']}"})
     assert len(sqlite_build.butler_calls()) == calls_before
+    assert not started.exists(), started.read_text()
     assert "Nothing to be done" in result.stdout
 
 
