@@ -16,7 +16,6 @@ import select
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+import holdpoint  # noqa: E402
 import pgcluster  # noqa: E402
 import runtimes  # noqa: E402
 
@@ -154,22 +154,7 @@ class Build:
         proc = self.popen(*targets, env={"STANDIN_INGEST_HOLD_AT": hold_at,
                                           "STANDIN_INGEST_HOLD_FIFO": str(fifo)})
 
-        def release_reader() -> None:
-            # If make ends first, open and close the FIFO's write end: the reader sees EOF.
-            proc.wait()
-            try:
-                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:
-                pass  # no reader waiting
-
-        threading.Thread(target=release_reader, daemon=True).start()
-        held: list[int] = []
-        while len(held) < count:
-            with open(fifo) as reader:
-                lines = reader.read().splitlines()
-            if not lines:
-                break
-            held += [int(line.split()[-1]) for line in lines if line.startswith("held ")]
+        held = [int(line.split()[-1]) for line in holdpoint.read_holds(fifo, proc, count)]
         if len(held) < count:
             proc.wait()
             raise AssertionError(f"make {' '.join(targets)} ended before {count} hold(s) at "
@@ -177,9 +162,8 @@ class Build:
         return proc, held
 
     def release(self, pid: int) -> None:
-        """Let a held stand-in go on: open and close its release FIFO."""
-        with open(self.base / f"hold.fifo.{pid}", "w"):
-            pass
+        """Let a held stand-in go on."""
+        holdpoint.release(self.base / "hold.fifo", pid)
 
     def kill_at_hold(self, hold_at: str, *targets: str) -> None:
         """Run make until an ingest-raws stand-in reaches ``hold_at``, then SIGKILL it all."""

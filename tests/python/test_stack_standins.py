@@ -8,9 +8,9 @@ miniature tree, create a real SQLite repository and drive the real
 daf_butler's Python API.
 
 The commands use the real obs_base/pipe_tasks click parsers (``stack-cli``):
-parsing is checked on this runtime and on the v23 runtime (``$DP02_V23_VENV``,
-``.venv-v23`` or ``/tmp/v23probe``; skipped without one, a failure under
-``CI=true``).  The ingest hold point (``STANDIN_INGEST_HOLD_AT``) is checked
+parsing is checked on this runtime and on the v23 runtime (``.venv-v23``, see
+``tests/runtimes.py`` for when it is skipped).  The ingest hold point
+(``STANDIN_INGEST_HOLD_AT``) is checked
 by killing a held ``ingest-raws`` and reading the registry it left.
 """
 
@@ -22,7 +22,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,9 @@ STANDIN_COMMANDS = ("write-curated-calibrations", "register-skymap", "ingest-raw
 
 if str(PY_DIR) not in sys.path:
     sys.path.insert(0, str(PY_DIR))
+sys.path.insert(0, str(ROOT / "tests"))
+import holdpoint  # noqa: E402
+import runtimes  # noqa: E402
 
 butler_mod = pytest.importorskip("lsst.daf.butler")
 
@@ -370,26 +372,10 @@ TYPICAL_KWARGS = {
 }
 
 
-def v23_venv() -> Path | None:
-    """The v23 runtime: ``$DP02_V23_VENV``, else ``.venv-v23``, else /tmp/v23probe."""
-    explicit = os.environ.get("DP02_V23_VENV", "").strip()
-    candidates = [Path(explicit)] if explicit else [ROOT / ".venv-v23", Path("/tmp/v23probe")]
-    for venv in candidates:
-        if (venv / "bin" / "butler").exists():
-            return venv
-    return None
-
-
 @pytest.fixture(scope="module")
 def v23() -> Path:
-    """The v23 runtime's venv; skipped without one, except under CI=true."""
-    venv = v23_venv()
-    if venv is None:
-        reason = "no v23 runtime (run make install-v23 or set DP02_V23_VENV)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return venv
+    """The v23 runtime's venv (tests/runtimes.py: skipped without it, failed under CI)."""
+    return runtimes.venv("v23")
 
 
 def standin_env(v23_runtime: bool = False, **extra: str) -> dict[str, str]:
@@ -483,7 +469,6 @@ def test_missing_stack_cli_is_one_clear_sentence(tmp_path: Path) -> None:
 
 # --- the ingest hold point ---------------------------------------------------
 
-HOLD_TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -521,23 +506,8 @@ def prepare_repo(butler: str, repo: Path, v23_runtime: bool) -> None:
 
 def read_hold_line(fifo: Path, proc: subprocess.Popen) -> str:
     """Read the hold line from the FIFO; '' if the process ended first."""
-    fd = os.open(str(fifo), os.O_RDONLY | os.O_NONBLOCK)
-    data = b""
-    deadline = time.monotonic() + HOLD_TIMEOUT
-    try:
-        while b"\n" not in data:
-            try:
-                chunk = os.read(fd, 4096)
-            except BlockingIOError:
-                chunk = b""
-            data += chunk
-            if not chunk:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-    finally:
-        os.close(fd)
-    return data.decode()
+    lines = holdpoint.read_holds(fifo, proc)
+    return lines[0] + "\n" if lines else ""
 
 
 def ingest_until_hold(
