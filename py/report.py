@@ -313,12 +313,10 @@ def collect_steps(steps: list[str], state_dir: str,
                 attempts.append({"step": step, "status": status, "start": log["start"],
                                  "seconds": seconds, "end": log["start"] + seconds,
                                  "source": "log", "exit": log["exit"]})
-                if stamp is None:
-                    row.update(start=format_time(log["start"]),
-                               end=format_time(log["end"]) if status != "interrupted" else "",
+                if stamp is None and status in ("failed", "interrupted"):
+                    row.update(state=status, start=format_time(log["start"]),
+                               end=format_time(log["end"]) if status == "failed" else "",
                                exit=log["exit"])
-                    if status in ("failed", "interrupted"):
-                        row["state"] = status
         rows.append(row)
     seen = {(a["step"], a["start"]) for a in attempts}
     for old in previous or []:
@@ -652,6 +650,8 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) ->
                 label += f" FAILED (exit {last.get('exit')})"
             elif last["status"] == "interrupted":
                 label += " interrupted"
+            if row["state"] == "pending":
+                label += " (now pending)"
             ax.text((last["start"] + max(last["seconds"], minimum) - t0) / scale + span / scale
                     / 150, y, label, va="center", fontsize=8)
         else:
@@ -669,8 +669,9 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) ->
     if any(row["state"] == "pending" for row in steps):
         handles.append(Patch(facecolor="white", edgecolor="#9e9e9e", label="pending (no bar)"))
     if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
-    ax.set_title("Steps of make repo: one bar per attempt", fontsize=11)
+        ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8,
+                  ncol=len(handles), frameon=False, borderaxespad=0.2)
+    ax.set_title("Steps of make repo: one bar per attempt", fontsize=11, loc="left")
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -687,6 +688,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #bdbdbd; margin-top: 
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #d0d0d0; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }
 th { background: #eeeeee; } td.num { text-align: right; }
+#checks td:nth-child(-n+2), #steps td:first-child { white-space: nowrap; }
 tr.bad td { background: #ffebee; } tr.warn td { background: #fff8e1; }
 tr.pending td { color: #757575; font-style: italic; }
 .state-done { color: #2e7d32; } .state-failed { color: #c62828; font-weight: bold; }
@@ -817,10 +819,17 @@ def render_html(doc: dict[str, Any], png: bytes | None) -> str:
     env = doc["environment"]
     parts.append('<h2 id="environment">Environment</h2>')
     erows = [["toolkit revision (now)", env["toolkit_revision"]]]
+    stamped = [r["step"] for r in steps if r["stack"] or r["toolkit_revision"]]
+
+    def which(steps_of: list[str]) -> str:
+        if steps_of == stamped and len(stamped) > 1:
+            return f"every stamped step ({len(stamped)}: {stamped[0]} .. {stamped[-1]})"
+        return ", ".join(steps_of)
+
     for value, steps_of in env["stamp_revisions"].items():
-        erows.append(["toolkit revision (stamps)", f"{value}: {', '.join(steps_of)}"])
+        erows.append(["toolkit revision (stamps)", f"{value}: {which(steps_of)}"])
     for value, steps_of in env["stacks"].items():
-        erows.append(["stack (stamps)", f"{value}: {', '.join(steps_of)}"])
+        erows.append(["stack (stamps)", f"{value}: {which(steps_of)}"])
     for key, value in env["runtime"].items():
         erows.append([f"runtime: {key}", value])
     for key, value in env["registry"].items():
