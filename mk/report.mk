@@ -1,7 +1,7 @@
 # The build report (README "Build report"): bin/report writes STATE_DIR/reports/build.html
 # and build.json from the stamps, logs, check reports and registry.
 
-.PHONY: report
+.PHONY: report report-screenshot
 
 # `make repo` ends with the report, remade when a stamp is newer than it; a report that
 # fails only warns: it never fails the build.
@@ -11,3 +11,6 @@ $(REPORT): $(foreach s,$(STEPS),$(call stamp,$(s)))
 ##@ Build report
 report: ## Write STATE_DIR/reports/build.html (+ build.json): timeline, counts, environment, collections.
 	bin/report
+
+report-screenshot: ## Regenerate docs/report.png: a miniature build's report in headless Chromium.
+	python3 tests/e2e/report_screenshot.py docs/report.png
