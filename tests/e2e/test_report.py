@@ -173,7 +173,9 @@ def test_counts_environment_and_collections(built: Build) -> None:
     assert datasets["cal_ref_cat_2_2"]["datasets (all RUN collections)"] == str(refcats)
     env = rows_by_first(page.tables["environment-table"])
     revision = stamp_fields(built.state / "stamps" / "verify.done")["toolkit_revision"]
-    assert env["toolkit revision (stamps)"]["value"].startswith(f"{revision}: check-inputs")
+    steps = steps_of(built)
+    assert env["toolkit revision (stamps)"]["value"] == (
+        f"{revision}: every stamped step ({len(steps)}: {steps[0]} .. {steps[-1]})")
     assert env["stack (stamps)"]["value"].startswith("daf_butler ")
     assert env["registry: kind"]["value"] == "SQLite"
     assert env["TRANSFER"]["value"] == "direct" and env["JOBS"]["value"] == "1"
@@ -212,6 +214,22 @@ def test_renders_in_headless_chromium_with_no_network(built: Build, tmp_path: Pa
     result = chromium.screenshot(bad, tmp_path / "external.png", tmp_path / "chromium-bad")
     assert sorted(result["page_requests"]) == ["http://example.org/b.css",
                                                "https://example.org/a.png"]
+
+
+def test_a_failing_report_warns_and_does_not_fail_the_build(built: Build) -> None:
+    reports = built.state / "reports"
+    (reports / "build.html").unlink()
+    (reports / "build.json").unlink()
+    (reports / "build.json").mkdir()  # the report cannot be written over a directory
+    try:
+        result = built.make("repo")
+        assert result.returncode == 0
+        assert "make repo: warning: the build report could not be written" in result.stderr
+        assert not (reports / "build.html").exists()
+    finally:
+        (reports / "build.json").rmdir()
+    built.make("report")
+    assert (reports / "build.html").exists()
 
 
 # ---------------------------------------------------------------- partial builds
