@@ -838,6 +838,9 @@ def render_html(doc: dict[str, Any], png: bytes | None) -> str:
     for key in ("TRANSFER", "JOBS", "RAW_YEARS", "PROFILE"):
         erows.append([key, env["settings"].get(key, "")])
     parts.append(table(["what", "value"], erows, table_id="environment-table"))
+    parts.append('<p class="muted">Runtime: where this report was written (make repo writes it '
+                 "where the build ran). Each step's stack is in its stamp. The registry is "
+                 "described by host and database only, never credentials.</p>")
     # Collections.
     parts.append('<h2 id="collections">Collections</h2>')
     if registry.get("available"):
