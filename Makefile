@@ -43,6 +43,8 @@ $(eval $(subst ~DP02NL~,$(newline),$(config_vars)))
 MINI_MARKER := $(if $(filter $(MINI_DIR),$(DP02_TOP)),$(MINI_DIR)/.dp02-mini-inputs.json)
 
 stamp = $(STAMPS)/$(1).done
+# The build report (mk/report.mk), written last by `make repo`.
+REPORT := $(dir $(STAMPS))reports/build.html
 RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
 	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
@@ -82,7 +84,7 @@ endif
 ifeq ($(RUN_IN),container)
 repo: docker-repo
 else
-repo: $(call stamp,verify) ## Build the whole repository (every step whose stamp is missing; RUNTIME: where).
+repo: $(call stamp,verify) $(REPORT) ## Build the whole repository (every step whose stamp is missing; RUNTIME: where).
 endif
 
 $(STEPS): %: $(call stamp,%)
@@ -146,3 +148,4 @@ clean-repo: ## Remove REPO and STATE_DIR (asks first; CONFIRM=yes to skip the qu
 	bin/clean-repo
 
 include mk/container.mk
+include mk/report.mk
