@@ -12,6 +12,7 @@ setup() {
   [[ "$output" == "lint: GNU make 3.82 constructs"* ]]
 }
 
+# shellcheck disable=SC2016 # the fixtures are literal make and bash text
 @test "lint-compat: .SHELLSTATUS, \$(file), != and ::= are refused in a makefile" {
   printf 'X := $(shell true)\nifneq ($(.SHELLSTATUS),0)\nendif\n' >"$T/a.mk"
   printf '$(file >out,text)\n' >"$T/b.mk"
@@ -24,11 +25,13 @@ setup() {
   done
 }
 
+# shellcheck disable=SC2016 # the fixtures are literal make and bash text
 @test "lint-compat: plain 3.82 makefile constructs pass" {
   printf 'X := $(shell true)\nY ?= 1\nZ += 2\nifneq ($(X),)\nendif\n# $(file) in a comment\na: b\n\t@echo $(abspath .)\n' >"$T/ok.mk"
   run -0 "$ROOT/bin/lint-compat" "$T/ok.mk"
 }
 
+# shellcheck disable=SC2016 # the fixtures are literal make and bash text
 @test "lint-compat: bash newer than 4.2 is refused in a script" {
   printf '#!/usr/bin/env bash\ndeclare -n ref=x\n' >"$T/a"
   printf '#!/usr/bin/env bash\necho "${x@Q}"\n' >"$T/b"
