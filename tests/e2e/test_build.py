@@ -151,7 +151,9 @@ def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
                                                      runtime: str) -> None:
     auth = tmp_path / "db-auth.yaml"
     pg_cluster.write_db_auth(auth)
-    build = Build(tmp_path / "pg", mini_tree, registry_db=pg_cluster.url, namespace="dp02_e2e",
+    # One namespace per runtime: both tiers share the session's cluster.
+    build = Build(tmp_path / "pg", mini_tree, registry_db=pg_cluster.url,
+                  namespace=f"dp02_e2e_{runtime}",
                   extra_env={"LSST_DB_AUTH": str(auth)}, runtime=runtime)
     build.base.mkdir()
     # Both years' ingest-raws hold after their first raw, so both are mid-ingest at once:
