@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
 
 sys.path.insert(0, str(ROOT / "py"))
@@ -106,8 +107,10 @@ def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path)
     assert sqlite_build.dump() == before
 
 
+# DP02_KILL_REPEAT=N runs the kill test N times in one session (to check it under load).
+@pytest.mark.parametrize("attempt", range(int(os.environ.get("DP02_KILL_REPEAT", "1"))))
 def test_sigkill_during_raws_then_resume(sqlite_build: Build, tmp_path: Path,
-                                         mini_tree: Path, runtime: str) -> None:
+                                         mini_tree: Path, runtime: str, attempt: int) -> None:
     reference = sqlite_build.dump()
     build = Build(tmp_path, mini_tree, runtime=runtime)
     if runtime == "v23":
