@@ -313,8 +313,10 @@ _dp02_lock() {
 dp02_step_begin() {
   # Start step $1: lock, open its log, note the start time. Nothing is written in a dry run.
   DP02_STEP=$1
-  DP02_STEP_START=$(dp02_now)
-  DP02_STEP_T0=$(dp02_epoch)
+  # Start and duration count from the script's start (dp02_init): settings and checks
+  # included, so that the steps' durations add up to the build's wall time.
+  DP02_STEP_START=${DP02_SCRIPT_START:-$(dp02_now)}
+  DP02_STEP_T0=${DP02_SCRIPT_T0:-$(dp02_epoch)}
   DP02_STEP_COMMANDS=()
   DP02_STEP_OPEN=1
   if dp02_dry_run; then
@@ -507,6 +509,8 @@ dp02_require_repo() {
 dp02_init() {
   # Common start of every script: --help, settings. $1 is the step name, the rest are the
   # script's arguments.
+  DP02_SCRIPT_START=$(dp02_now)
+  DP02_SCRIPT_T0=$(dp02_epoch)
   DP02_STEP=$1
   shift
   local a
