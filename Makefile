@@ -44,7 +44,7 @@ MINI_MARKER := $(if $(filter $(MINI_DIR),$(DP02_TOP)),$(MINI_DIR)/.dp02-mini-inp
 stamp = $(STAMPS)/$(1).done
 RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
-	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
+	register-skymap refcat-table refcats $(RAW_STEPS) visits truth-summary chain verify
 
 .PHONY: help install install-v23 test test-container lint repo raws status reset mini-inputs \
 	db-check raw-indexes clean-repo $(STEPS)
@@ -112,7 +112,9 @@ $(call stamp,raws-%): $(call stamp,refcats)
 	bin/raws $*
 $(call stamp,visits): $(foreach s,$(RAW_STEPS),$(call stamp,$(s)))
 	bin/visits
-$(call stamp,chain): $(call stamp,visits)
+$(call stamp,truth-summary): $(call stamp,visits)
+	bin/truth-summary
+$(call stamp,chain): $(call stamp,truth-summary)
 	bin/chain
 $(call stamp,verify): $(call stamp,chain)
 	bin/verify

@@ -15,7 +15,7 @@ from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
 sys.path.insert(0, str(ROOT / "py"))
 from repo_state import export_counts  # noqa: E402
 
-CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats"]
+CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats", "2.2i/truth_summary"]
 
 
 def expected(inputs: Path) -> dict:
@@ -27,6 +27,7 @@ def expected(inputs: Path) -> dict:
         "exposures": YEARS * VISITS,
         "raws": YEARS * VISITS * len(SENSORS),
         "refcats": len(list((inputs / "refcats" / "cal_ref_cat").glob("*.fits"))),
+        "truth": len(list((inputs / "truth_summary" / "truth_parquet").glob("*.parq"))),
         "calibs": dict(calibs),
     }
 
@@ -37,6 +38,9 @@ def check_contents(dump: dict, inputs: Path) -> None:
     assert cols["2.2i/defaults"] == {"type": "CHAINED", "children": CHILDREN}
     assert cols["LSSTCam-imSim/raw/all"]["datasets"] == {"raw": want["raws"]}
     assert cols["refcats"]["datasets"] == {"cal_ref_cat_2_2": want["refcats"]}
+    assert want["truth"] > 0
+    assert cols["2.2i/truth_summary"] == {"type": "RUN",
+                                          "datasets": {"truth_summary": want["truth"]}}
     assert dump["records"]["exposure"] == want["exposures"]
     assert dump["records"]["visit"] == want["exposures"]
     assert "LSSTCam-imSim/calib" in cols
@@ -52,7 +56,7 @@ def test_build_from_nothing(sqlite_build: Build, mini_tree: Path) -> None:
     out = sqlite_build.first.stderr
     assert "verify ... done" in out
     for step in ("create", "register-instrument", "import-calibs", "refcats", "raws-y1-wfd",
-                 "visits", "chain"):
+                 "visits", "truth-summary", "chain"):
         assert f"] {step} ... done in " in out, out
     check_contents(sqlite_build.dump(), mini_tree)
     stamps = sorted(p.name for p in (sqlite_build.state / "stamps").iterdir())
@@ -83,6 +87,8 @@ def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path)
         assert f"] {step} ... already done" in result.stderr, result.stderr
     n = expected(mini_tree)["refcats"]
     assert f"refcats ... already done ({n}/{n} in refcats)" in result.stderr
+    t = expected(mini_tree)["truth"]
+    assert f"truth-summary ... already done ({t}/{t} in 2.2i/truth_summary)" in result.stderr
     assert sqlite_build.dump() == before
 
 
