@@ -163,3 +163,62 @@ def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
     for path in list(build.state.rglob("*")) + list(build.repo.rglob("*.yaml")):
         if path.is_file():
             assert password not in path.read_text(errors="replace"), path
+
+
+def run_python(build: Build, code: str, *args: str) -> str:
+    """Run code with the build's runtime Python and environment; return its stdout."""
+    result = subprocess.run([build.python, "-c", code, *args], env=build.env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+READ_TRUTH = r"""
+import sys
+import pandas as pd
+from lsst.daf.butler import Butler
+butler = Butler(sys.argv[1], collections=["2.2i/defaults"])
+for path in sys.argv[2:]:
+    tract = int(path.rsplit("tract", 1)[1].split(".")[0])
+    got = butler.get("truth_summary", skymap="DC2", tract=tract)
+    want = pd.read_parquet(path)
+    assert isinstance(got, pd.DataFrame), type(got)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want)
+    print(tract, len(got))
+"""
+
+
+def test_truth_summary_read_back(sqlite_build: Build, mini_tree: Path) -> None:
+    files = sorted(str(p) for p in (mini_tree / "truth_summary" / "truth_parquet").glob("*.parq"))
+    out = run_python(sqlite_build, READ_TRUTH, str(sqlite_build.repo), *files)
+    assert len(out.split("\n")) - 1 == len(files)
+    # The table was re-rooted: the CSV of the tree names another site's paths.
+    table = (sqlite_build.state / "truth-summary.ecsv").read_text()
+    assert "/sps/lsst" in (mini_tree / "truth_summary" / "truth_tables.csv").read_text()
+    assert "/sps/lsst" not in table
+    assert str(mini_tree / "truth_summary" / "truth_parquet") in table
+
+
+REMOVE_TRUTH = r"""
+import sys
+from lsst.daf.butler import Butler
+butler = Butler(sys.argv[1], writeable=True)
+refs = sorted(butler.registry.queryDatasets("truth_summary", collections=["2.2i/truth_summary"]),
+              key=lambda r: r.dataId["tract"])
+butler.pruneDatasets(refs[:2], disassociate=True, unstore=True, purge=True)
+print(len(refs))
+"""
+
+
+def test_truth_summary_rerun_ingests_missing_rows(sqlite_build: Build) -> None:
+    before = sqlite_build.dump()
+    total = int(run_python(sqlite_build, REMOVE_TRUTH, str(sqlite_build.repo)))
+    sqlite_build.make("reset", "STEP=truth-summary")
+    result = sqlite_build.make("repo")
+    assert "] truth-summary ... done in " in result.stderr, result.stderr
+    remaining = (sqlite_build.state / "truth-summary-remaining.ecsv").read_text()
+    assert len([line for line in remaining.splitlines()
+                if line and not line.startswith("#")]) == 1 + 2  # header + the two removed
+    log = (sqlite_build.state / "logs" / "truth-summary.log").read_text()
+    assert f"{total - 2}/{total} in 2.2i/truth_summary" in log
+    assert sqlite_build.dump() == before
