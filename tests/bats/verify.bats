@@ -35,7 +35,7 @@ setup() { common_setup; }
   mkdir -p "$STATE" && cp "$BATS_FILE_TMPDIR/good-state/refcat.ecsv" "$STATE/"
   DP02_TOP="$BATS_FILE_TMPDIR/mini" run "$ROOT/bin/verify"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"verify: 11 of 11 checks match"* ]]
+  [[ "$output" == *"verify: 14 of 14 checks match"* ]]
   [[ "$output" == *"] verify ... done in"* ]]
   [ -f "$STATE/stamps/verify.done" ]
   [ -f "$STATE/reports/verify.json" ]

@@ -222,3 +222,27 @@ def test_truth_summary_rerun_ingests_missing_rows(sqlite_build: Build) -> None:
     log = (sqlite_build.state / "logs" / "truth-summary.log").read_text()
     assert f"{total - 2}/{total} in 2.2i/truth_summary" in log
     assert sqlite_build.dump() == before
+
+
+SET_CHAIN = r"""
+import sys
+from lsst.daf.butler import Butler
+Butler(sys.argv[1], writeable=True).registry.setCollectionChain(sys.argv[2], sys.argv[3:])
+"""
+
+
+def test_verify_names_a_collection_removed_from_the_chain(sqlite_build: Build) -> None:
+    repo = str(sqlite_build.repo)
+    run_python(sqlite_build, SET_CHAIN, repo, "2.2i/defaults", *CHILDREN[:-1])
+    try:
+        sqlite_build.make("reset", "STEP=verify")
+        result = sqlite_build.make("verify", check=False)
+        assert result.returncode != 0
+        assert "collection 2.2i/truth_summary missing from chain 2.2i/defaults" in result.stderr
+        report = (sqlite_build.state / "reports" / "verify.json").read_text()
+        assert "collection 2.2i/truth_summary missing from chain 2.2i/defaults" in report
+    finally:
+        run_python(sqlite_build, SET_CHAIN, repo, "2.2i/defaults", *CHILDREN)
+    sqlite_build.make("verify")
+    assert "verify: 14 of 14 checks match" in \
+        (sqlite_build.state / "reports" / "verify.txt").read_text()

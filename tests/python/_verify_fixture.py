@@ -97,8 +97,12 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
         "detector", instrument=instrument)}
     # curated-calibs.
     registry.registerCollection(s["CURATED_COLLECTION"], CollectionType.CALIBRATION)
+    registry.registerRun(s["CURATED_COLLECTION"] + "/unbounded")
+    registry.registerDatasetType(DatasetType("camera", ["instrument"], "Camera",
+                                             isCalibration=True, universe=universe))
     # register-skymap.
     registry.registerRun(s["SKYMAP_COLLECTION"])
+    registry.registerDatasetType(DatasetType("skyMap", ["skymap"], "SkyMap", universe=universe))
     registry.insertDimensionData("skymap", {"name": "DC2", "hash": hashlib.sha1(b"DC2").digest(),
                                             "tract_max": 18938, "patch_nx_max": 7,
                                             "patch_ny_max": 7})
