@@ -246,3 +246,25 @@ def test_verify_names_a_collection_removed_from_the_chain(sqlite_build: Build) -
     sqlite_build.make("verify")
     assert "verify: 14 of 14 checks match" in \
         (sqlite_build.state / "reports" / "verify.txt").read_text()
+
+
+def test_inspect_writes_its_reports_and_changes_nothing(sqlite_build: Build,
+                                                        mini_tree: Path) -> None:
+    before = sqlite_build.dump()
+    calls = len(sqlite_build.butler_calls())
+    result = sqlite_build.make("inspect")
+    out = sqlite_build.state / "reports" / "inspect"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "collections-tree.txt", "dataset-counts.txt", "dataset-types.txt",
+        "records-detector.txt", "records-instrument.txt", "records-physical_filter.txt",
+        "summary.txt"]
+    assert "2.2i/truth_summary" in (out / "collections-tree.txt").read_text()
+    assert "DataFrame" in (out / "dataset-types.txt").read_text()
+    assert "u_sim_1.4" in (out / "records-physical_filter.txt").read_text()
+    truth = expected(mini_tree)["truth"]
+    assert f"truth_summary {truth}" in result.stderr
+    assert f"2.2i/defaults = {' '.join(CHILDREN)}" in result.stderr
+    # Five butler queries, no stamp, nothing changed.
+    assert len(sqlite_build.butler_calls()) - calls == 5
+    assert not (sqlite_build.state / "stamps" / "inspect.done").exists()
+    assert sqlite_build.dump() == before
