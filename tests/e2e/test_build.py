@@ -268,3 +268,14 @@ def test_inspect_writes_its_reports_and_changes_nothing(sqlite_build: Build,
     assert len(sqlite_build.butler_calls()) - calls == 5
     assert not (sqlite_build.state / "stamps" / "inspect.done").exists()
     assert sqlite_build.dump() == before
+
+
+def test_build_without_truth_summary(tmp_path: Path, mini_tree: Path, runtime: str) -> None:
+    build = Build(tmp_path, mini_tree, runtime=runtime, extra_env={"TRUTH_SUMMARY": "no"})
+    result = build.make("repo")
+    assert "truth-summary ... skipped (TRUTH_SUMMARY=no)" in result.stderr
+    assert "verify ... done" in result.stderr
+    cols = build.dump()["collections"]
+    assert cols["2.2i/defaults"] == {"type": "CHAINED", "children": CHILDREN[:-1]}
+    assert "2.2i/truth_summary" not in cols
+    assert not any("truth_summary" in call for call in build.butler_calls())
