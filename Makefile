@@ -47,10 +47,10 @@ stamp = $(STAMPS)/$(1).done
 REPORT := $(dir $(STAMPS))reports/build.html
 RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
-	register-skymap refcat-table refcats $(RAW_STEPS) visits chain verify
+	register-skymap refcat-table refcats $(RAW_STEPS) visits truth-summary chain verify
 
 .PHONY: help install install-v23 test test-container lint repo raws status reset mini-inputs \
-	db-check raw-indexes clean-repo $(STEPS)
+	db-check raw-indexes clean-repo inspect $(STEPS)
 
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -118,7 +118,9 @@ $(call stamp,raws-%): $(call stamp,refcats)
 	bin/raws $*
 $(call stamp,visits): $(foreach s,$(RAW_STEPS),$(call stamp,$(s)))
 	bin/visits
-$(call stamp,chain): $(call stamp,visits)
+$(call stamp,truth-summary): $(call stamp,visits)
+	bin/truth-summary
+$(call stamp,chain): $(call stamp,truth-summary)
 	bin/chain
 $(call stamp,verify): $(call stamp,chain)
 	bin/verify
@@ -129,6 +131,9 @@ status: ## One row per step: done / pending / failed, duration, finish time.
 
 reset: ## Remove the stamp of STEP=<step> and of every later step (STEP=raws: all years).
 	bin/reset "$(STEP)"
+
+inspect: ## Read-only: RTN-029's query commands on REPO, saved under STATE_DIR/reports/inspect; a summary.
+	bin/inspect
 
 db-check: ## Check the PostgreSQL registry: server, driver, btree_gist, db-auth file.
 	bin/db-check

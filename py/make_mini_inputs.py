@@ -21,6 +21,11 @@ sections 1 and 6, scaled down by settings:
   touch, and ``refcats/refcat.ecsv`` (file names relative to ``refcats/``, so
   the tree is relocatable; the toolkit regenerates absolute paths);
 - ``skymaps/DC2.py``, the DC2 sky map override for ``register-skymap``;
+- ``truth_summary/truth_parquet/truth_patchint_tract<NNNN>.parq``, a small Parquet
+  truth table (pandas DataFrame written with pyarrow) for every tract of the DC2 sky map
+  that the sensors touch (`rings_skymap`, from the values in ``DC2.py``), and
+  ``truth_summary/truth_tables.csv`` (``file URI,skymap,tract``) whose paths point at
+  another site (``TRUTH_ELSEWHERE``), as the published one does: the toolkit re-roots them;
 - ``.dp02-mini-inputs.json``, the completion marker, written last.
 
 The output is deterministic: the same settings give a byte-identical tree
@@ -52,9 +57,10 @@ from typing import Any, NamedTuple
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import mini_camera as cam  # noqa: E402
+import rings_skymap  # noqa: E402
 
 GENERATOR = "make_mini_inputs"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MARKER = ".dp02-mini-inputs.json"
 
 VISIT_MIN = 1472
@@ -110,6 +116,11 @@ config.skyMap["rings"].projection = "TAN"
 config.skyMap["rings"].tractOverlap = 1.0 / 60  # degrees
 config.skyMap["rings"].pixelScale = 0.2  # arcsec/pixel
 """
+
+
+TRUTH_ROWS = 8
+TRUTH_ELSEWHERE = "/sps/lsst/groups/dp02/truth_summary"
+"""Where the miniature truth_tables.csv says the files are: another site's path."""
 
 
 class UserError(Exception):
@@ -820,6 +831,82 @@ def write_refcats(top: Path, trixels: list[int], jobs: int = 1) -> None:
 
 
 # ---------------------------------------------------------------------------
+# Truth summary
+# ---------------------------------------------------------------------------
+
+
+def truth_tracts(visits: list[Visit], sensors: list[str]) -> tuple[str, list[int]]:
+    """Return the sky map name and the tracts of the DC2 sky map the sensors touch.
+
+    Parameters
+    ----------
+    visits : `list` [`Visit`]
+        All visits.
+    sensors : `list` [`str`]
+        Sensor names.
+
+    Returns
+    -------
+    skymap : `str`
+        ``config.name`` of ``DC2_SKYMAP_CONFIG``.
+    tracts : `list` [`int`]
+        Sorted unique tract ids (`rings_skymap.RingsSkyMap.tracts_of` the footprints).
+    """
+    name, skymap = rings_skymap.from_config_text(DC2_SKYMAP_CONFIG)
+    polygons = [sensor_polygon(v.ra, v.dec, v.rotangle, s) for v in visits for s in sensors]
+    return name, skymap.tracts_of(polygons)
+
+
+def truth_file_name(tract: int) -> str:
+    """Return the DP0.2 name of a tract's truth file."""
+    return f"truth_patchint_tract{tract:04d}.parq"
+
+
+def write_truth(top: Path, skymap: str, tracts: list[int]) -> None:
+    """Write one small Parquet truth table per tract and ``truth_tables.csv``.
+
+    Each file is a pandas DataFrame of ``TRUTH_ROWS`` objects (``id``, ``host_galaxy``,
+    ``ra``, ``dec`` in degrees, ``redshift``, ``is_variable``, ``is_pointsource``,
+    ``flux_<band>`` in nJy), seeded by the tract id, written with pyarrow. The CSV has the
+    published header ``file URI,skymap,tract`` and absolute paths under
+    ``TRUTH_ELSEWHERE``, which do not exist here.
+
+    Parameters
+    ----------
+    top : `pathlib.Path`
+        Top of the tree being made.
+    skymap : `str`
+        Sky map name (the ``skymap`` column).
+    tracts : `list` [`int`]
+        Tract ids.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = top / "truth_summary" / "truth_parquet"
+    out.mkdir(parents=True)
+    for tract in tracts:
+        rng = np.random.default_rng(tract)
+        frame = pd.DataFrame({
+            "id": [f"{tract * 1000 + i}" for i in range(TRUTH_ROWS)],
+            "host_galaxy": np.full(TRUTH_ROWS, -1, dtype=np.int64),
+            "ra": rng.uniform(50.0, 75.0, TRUTH_ROWS),
+            "dec": rng.uniform(-45.0, -27.0, TRUTH_ROWS),
+            "redshift": rng.uniform(0.0, 3.0, TRUTH_ROWS),
+            "is_variable": rng.integers(0, 2, TRUTH_ROWS).astype(bool),
+            "is_pointsource": rng.integers(0, 2, TRUTH_ROWS).astype(bool),
+            "tract": np.full(TRUTH_ROWS, tract, dtype=np.int64),
+        })
+        for band in cam.BANDS:
+            frame[f"flux_{band}"] = 10.0 ** rng.uniform(1.0, 5.0, TRUTH_ROWS)
+        frame.to_parquet(out / truth_file_name(tract), engine="pyarrow", index=False)
+    lines = ["file URI,skymap,tract"]
+    lines += [f"{TRUTH_ELSEWHERE}/truth_parquet/{truth_file_name(t)},{skymap},{t}"
+              for t in tracts]
+    (top / "truth_summary" / "truth_tables.csv").write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------
 # Calibrations
 # ---------------------------------------------------------------------------
 
@@ -1050,10 +1137,12 @@ def generate(top: Path, settings: dict[str, Any], jobs: int) -> dict[str, Any]:
                                 settings["formatters"])
     (top / "skymaps").mkdir()
     (top / "skymaps" / "DC2.py").write_text(DC2_SKYMAP_CONFIG)
+    skymap, tracts = truth_tracts(visits, settings["sensors"])
+    write_truth(top, skymap, tracts)
     (top / MARKER).write_text(json.dumps(marker_content(settings), indent=2, sort_keys=True)
                               + "\n")
     return {"visits": len(visits), "raw_files": n_raw, "refcat_files": len(trixels),
-            "calibs": calib_counts,
+            "calibs": calib_counts, "truth_tracts": len(tracts),
             "first_visit": visits[0].visit, "last_visit": visits[-1].visit}
 
 
@@ -1126,7 +1215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{summary['last_visit']}), {summary['raw_files']} raw files "
         f"({len(settings['sensors'])} sensors, "
         f"{'header-only' if settings['pixels'] == 0 else str(settings['pixels']) + ' px'}), "
-        f"{summary['refcat_files']} refcat trixels, calibs bias={calibs['bias']} "
+        f"{summary['refcat_files']} refcat trixels, {summary['truth_tracts']} truth tracts, "
+        f"calibs bias={calibs['bias']} "
         f"dark={calibs['dark']} flat={calibs['flat']} ({settings['formatters']} formatters)."
     )
     return 0

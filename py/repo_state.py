@@ -123,15 +123,27 @@ def check_refcats(
     repo: str, table: Path, dataset_type: str, collection: str, dimension: str, output: Path
 ) -> tuple[int, str]:
     """Which rows of the refcat table are not yet ingested? Writes them to ``output``."""
+    return check_table(repo, table, dataset_type, collection, [dimension], output)
+
+
+def check_table(
+    repo: str, table: Path, dataset_type: str, collection: str, dimensions: list[str],
+    output: Path,
+) -> tuple[int, str]:
+    """Which rows of an ingest table are not yet in the collection? Writes them to ``output``.
+
+    A row is there when a dataset of ``dataset_type`` in ``collection`` has the row's
+    values of ``dimensions`` (table columns of the same names) as its data ID.
+    """
     from astropy.table import Table
 
     rows = Table.read(table, format="ascii.ecsv")
     registry = _butler(repo).registry
-    present: set[int] = set()
+    present: set[tuple[str, ...]] = set()
     if collection in _collections(registry) and _dataset_type_exists(registry, dataset_type):
         for ref in registry.queryDatasets(dataset_type, collections=[collection]):
-            present.add(int(ref.dataId[dimension]))
-    keep = [int(v) not in present for v in rows[dimension]]
+            present.add(tuple(str(ref.dataId[d]) for d in dimensions))
+    keep = [tuple(str(row[d]) for d in dimensions) not in present for row in rows]
     remaining = rows[keep]
     summary = f"{len(rows) - len(remaining)}/{len(rows)} in {collection}"
     if len(remaining) == 0:
@@ -213,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("collection")
     p.add_argument("dimension")
     p.add_argument("-o", "--output", required=True, type=Path)
+    p = sub.add_parser("table", help="rows of an ingest table not yet ingested")
+    p.add_argument("repo")
+    p.add_argument("table", type=Path)
+    p.add_argument("dataset_type")
+    p.add_argument("collection")
+    p.add_argument("dimensions", nargs="+", help="data ID columns of the table")
+    p.add_argument("-o", "--output", required=True, type=Path)
     p = sub.add_parser("raws", help="visit directories not yet ingested")
     p.add_argument("repo")
     p.add_argument("instrument")
@@ -230,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.check == "refcats":
             state, summary = check_refcats(
                 args.repo, args.table, args.dataset_type, args.collection, args.dimension,
+                args.output,
+            )
+        elif args.check == "table":
+            state, summary = check_table(
+                args.repo, args.table, args.dataset_type, args.collection, args.dimensions,
                 args.output,
             )
         else:

@@ -32,6 +32,13 @@ Queries the registry and compares with what the inputs and settings imply:
     Visit records = exposure records found (one exposure per visit in DP0.2).
 ``defaults-chain``
     ``DEFAULTS_CHAIN`` is CHAINED with exactly ``DEFAULTS_CHAIN_CHILDREN``, in order.
+``tree:collections``, ``tree:dataset-types``, ``tree:physical-filters``
+    With ``--tree`` (``etc/tree-$PROFILE.yaml``): the published end state. Every
+    collection of the tree exists with its type, every chain has its children in order,
+    every dataset type has its dimensions and storage class, every physical filter has a
+    record. Each difference is named (``collection 2.2i/truth_summary missing from chain
+    2.2i/defaults``). Entries marked ``when: truth_summary`` and the truth collection as a
+    chain child are left out with ``--truth-summary no``.
 
 Only the registry API that daf_butler 23 and the current release share is used:
 ``Butler(repo)``, ``registry.queryCollections``, ``getCollectionType``,
@@ -257,6 +264,139 @@ def skymap_name(path: str) -> str:
     return match.group(2)
 
 
+def load_tree(path: str, export_path: str, truth_summary: bool,
+              truth_collection: str) -> dict[str, Any]:
+    """Read the expected end state (``etc/tree-<profile>.yaml``), resolved.
+
+    Parameters
+    ----------
+    path : `str`
+        The tree file.
+    export_path : `str`
+        ``DP02_CALIB/export.yaml``, for the ``from-export`` entries.
+    truth_summary : `bool`
+        Whether the truth summary is part of the build (``TRUTH_SUMMARY``).
+    truth_collection : `str`
+        ``TRUTH_COLLECTION``, left out of the chains without the truth summary.
+
+    Returns
+    -------
+    tree : `dict` [`str`, `typing.Any`]
+        ``collections``, ``dataset_types`` (lists of dicts, ``children``, ``dimensions``
+        and ``storage_class`` filled in) and ``physical_filters``.
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            doc = yaml.safe_load(stream) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise Mismatch(f"the expected tree {path} cannot be read: {exc}") from None
+    export: dict[str, dict[str, Any]] = {}
+
+    def from_export(kind: str, name: str) -> dict[str, Any]:
+        if not export:
+            try:
+                for item in load_export(export_path)["data"]:
+                    export[f"{item.get('type')}:{item.get('name')}"] = item
+            except (OSError, ValueError) as exc:
+                raise Mismatch(f"{export_path} cannot be read: {exc}") from None
+        item = export.get(f"{kind}:{name}")
+        if item is None:
+            raise Mismatch(f"{path} takes {kind} {name} from {export_path}, which has none")
+        return item
+
+    def keep(entry: dict[str, Any]) -> bool:
+        return truth_summary or entry.get("when") != "truth_summary"
+
+    collections = []
+    for entry in doc.get("collections") or []:
+        if not keep(entry):
+            continue
+        entry = dict(entry)
+        if entry.get("children") == "from-export":
+            entry["children"] = [str(c) for c in _as_list(
+                from_export("collection", entry["name"]).get("children"))]
+        if "children" in entry and not truth_summary:
+            entry["children"] = [c for c in entry["children"] if c != truth_collection]
+        collections.append(entry)
+    dataset_types = []
+    for entry in doc.get("dataset_types") or []:
+        if not keep(entry):
+            continue
+        entry = dict(entry)
+        if entry.get("from") == "export":
+            item = from_export("dataset_type", entry["name"])
+            entry["dimensions"] = [str(d) for d in item.get("dimensions") or []]
+            entry["storage_class"] = str(item.get("storage_class"))
+        dataset_types.append(entry)
+    return {"collections": collections, "dataset_types": dataset_types,
+            "physical_filters": [str(f) for f in doc.get("physical_filters") or []]}
+
+
+def _names(items: Any) -> set[str]:
+    """Names of dimensions (daf_butler 23 gives Dimension objects, later releases str)."""
+    return {str(getattr(d, "name", d)) for d in items}
+
+
+def collection_differences(registry: Any, expected: list[dict[str, Any]]) -> list[str]:
+    """Compare the collections with the expected tree; return each difference, named."""
+    existing: dict[str, str] = {}
+    for name in registry.queryCollections():
+        existing[str(name)] = registry.getCollectionType(name).name
+    differences: list[str] = []
+    for entry in expected:
+        kind = str(entry["type"])
+        if "pattern" in entry:
+            pattern = re.compile("^" + ".*".join(re.escape(p) for p in
+                                                 str(entry["pattern"]).split("*")) + "$")
+            if not any(pattern.match(n) and t == kind for n, t in existing.items()):
+                differences.append(f"no {kind} collection matches {entry['pattern']}")
+            continue
+        name = str(entry["name"])
+        if name not in existing:
+            differences.append(f"collection {name} missing")
+            continue
+        if existing[name] != kind:
+            differences.append(f"collection {name} is {existing[name]}, expected {kind}")
+            continue
+        if "children" in entry:
+            want = [str(c) for c in entry["children"]]
+            found = [str(c) for c in registry.getCollectionChain(name)]
+            for child in want:
+                if child not in found:
+                    differences.append(f"collection {child} missing from chain {name}")
+            for child in found:
+                if child not in want:
+                    differences.append(f"collection {child} in chain {name}, not expected")
+            if sorted(want) == sorted(found) and want != found:
+                differences.append(f"chain {name} has its children in another order: "
+                                   f"{' '.join(found)}, expected {' '.join(want)}")
+    return differences
+
+
+def dataset_type_differences(registry: Any, expected: list[dict[str, Any]]) -> list[str]:
+    """Compare the dataset types with the expected ones; return each difference, named."""
+    found = {dt.name: dt for dt in registry.queryDatasetTypes()}
+    differences: list[str] = []
+    for entry in expected:
+        name = str(entry["name"])
+        dt = found.get(name)
+        if dt is None:
+            differences.append(f"dataset type {name} missing")
+            continue
+        want = {str(d) for d in entry.get("dimensions") or []}
+        required, every = _names(dt.dimensions.required), _names(dt.dimensions.names)
+        if want not in (required, every):
+            differences.append(f"dataset type {name} has dimensions {' '.join(sorted(required))}"
+                               f", expected {' '.join(sorted(want))}")
+        storage = getattr(dt, "storageClass_name", None) or dt.storageClass.name
+        if "storage_class" in entry and storage != entry["storage_class"]:
+            differences.append(f"dataset type {name} has storage class {storage}, expected "
+                               f"{entry['storage_class']}")
+    return differences
+
+
 # ---------------------------------------------------------------------------
 # Registry queries
 # ---------------------------------------------------------------------------
@@ -466,6 +606,32 @@ class Verifier:
             detail += "; 'make reset STEP=chain && make chain' redefines it"
         self.add("defaults-chain", " ".join(wanted), " ".join(children) or "(empty)", ok, detail)
 
+    def check_tree(self) -> None:
+        tree = load_tree(self.args.tree, os.path.join(self.args.calib, "export.yaml"),
+                         self.args.truth_summary == "yes", self.args.truth_collection)
+        source = os.path.basename(self.args.tree)
+
+        def add(check: str, what: str, count: int, differences: list[str]) -> None:
+            self.add(check, f"{count} {what} as in {source}",
+                     "; ".join(differences) if differences else f"{count} {what} as in {source}",
+                     not differences, "; ".join(differences))
+
+        self.run("tree:collections", lambda: add(
+            "tree:collections", "collections", len(tree["collections"]),
+            collection_differences(self.registry, tree["collections"])))
+        self.run("tree:dataset-types", lambda: add(
+            "tree:dataset-types", "dataset types", len(tree["dataset_types"]),
+            dataset_type_differences(self.registry, tree["dataset_types"])))
+
+        def filters() -> None:
+            names = set(record_values(self.registry, "physical_filter", "name",
+                                      instrument=self.args.instrument))
+            add("tree:physical-filters", "physical filters", len(tree["physical_filters"]),
+                [f"physical filter {f} missing" for f in tree["physical_filters"]
+                 if f not in names])
+
+        self.run("tree:physical-filters", filters)
+
     def run_all(self) -> None:
         """Run every check in order."""
         self.run("instrument", self.check_instrument)
@@ -476,6 +642,8 @@ class Verifier:
         self.run("exposures", self.check_raws)
         self.run("visits", self.check_visits)
         self.run("defaults-chain", self.check_chain)
+        if self.args.tree:
+            self.run("tree", self.check_tree)
 
 
 def count_datasets(registry: Any, dataset_type: str, collection: str, **where: Any) -> int:
@@ -539,6 +707,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--defaults-chain", required=True, help="DEFAULTS_CHAIN")
     parser.add_argument("--defaults-chain-children", required=True,
                         help="DEFAULTS_CHAIN_CHILDREN (space separated, in order)")
+    parser.add_argument("--tree", default="",
+                        help="the expected end state (etc/tree-<profile>.yaml); none: not checked")
+    parser.add_argument("--truth-summary", choices=("yes", "no"), default="yes",
+                        help="TRUTH_SUMMARY")
+    parser.add_argument("--truth-collection", default="2.2i/truth_summary",
+                        help="TRUTH_COLLECTION")
     parser.add_argument("--report", required=True, help="JSON report to write")
     parser.add_argument("--table", default="", help="also write the table to this file")
     parser.add_argument("--quiet", action="store_true",

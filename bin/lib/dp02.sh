@@ -12,12 +12,13 @@ DP02_SCRIPT=${0##*/}
 
 # Every setting the toolkit knows, in the order `bin/config` prints them.
 DP02_SETTINGS=(
-  PROFILE DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP
+  PROFILE DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP DP02_TRUTH_SUMMARY
   REPO STATE_DIR REGISTRY_DB REGISTRY_NAMESPACE
   INSTRUMENT_CLASS INSTRUMENT
   CALIB_COLLECTION CURATED_COLLECTION RAW_COLLECTION SKYMAP_COLLECTION REFCAT_COLLECTION
   DEFAULTS_CHAIN DEFAULTS_CHAIN_CHILDREN
   REFCAT_DATASET_TYPE REFCAT_STORAGE_CLASS REFCAT_DIMENSION REFCAT_FORMATTER
+  TRUTH_SUMMARY TRUTH_DATASET_TYPE TRUTH_STORAGE_CLASS TRUTH_DIMENSIONS TRUTH_COLLECTION
   SKYMAP_CONFIG RAW_YEARS JOBS TRANSFER DRY_RUN
   VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS
   MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
@@ -28,7 +29,8 @@ DP02_SETTINGS=(
   SOURCE_REPO EXPORT_CALIB_COLLECTION EXPORT_DIR
 )
 # Settings that name a path: made absolute (from the current directory) once loaded.
-DP02_PATH_SETTINGS=(DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP REPO STATE_DIR
+DP02_PATH_SETTINGS=(DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP DP02_TRUTH_SUMMARY
+  REPO STATE_DIR
   SKYMAP_CONFIG VISIT_LIST MINI_DIR V23_WHEELHOUSE DOWNLOAD_DIR EXPORT_DIR)
 
 # ---------------------------------------------------------------- messages and errors
@@ -238,7 +240,27 @@ dp02_steps() {
   printf '%s\n' check-inputs create register-instrument import-calibs curated-calibs \
     register-skymap refcat-table refcats
   for year in $RAW_YEARS; do printf 'raws-%s\n' "$year"; done
-  printf '%s\n' visits chain verify
+  printf '%s\n' visits truth-summary chain verify
+}
+
+dp02_truth_summary_on() {
+  # TRUTH_SUMMARY=yes (the default) or no; anything else stops the step.
+  case "${TRUTH_SUMMARY:-yes}" in
+    yes) return 0 ;;
+    no) return 1 ;;
+    *) dp02_die "TRUTH_SUMMARY=$TRUTH_SUMMARY is neither yes nor no. Set TRUTH_SUMMARY=yes to ingest the truth summary (DP02_TRUTH_SUMMARY), or no to build without it." ;;
+  esac
+}
+
+dp02_chain_children() {
+  # The children of DEFAULTS_CHAIN, one per line: DEFAULTS_CHAIN_CHILDREN, without
+  # TRUTH_COLLECTION when TRUTH_SUMMARY=no (that step then makes no collection).
+  local children c
+  read -r -a children <<<"$DEFAULTS_CHAIN_CHILDREN"
+  for c in ${children[@]+"${children[@]}"}; do
+    if [[ "$c" == "$TRUTH_COLLECTION" ]] && ! dp02_truth_summary_on; then continue; fi
+    printf '%s\n' "$c"
+  done
 }
 
 dp02_step_index() {

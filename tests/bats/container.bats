@@ -127,7 +127,7 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
   grep -qx "DP02_RAW=$IN/raw" "$STATE/container.env"
   grep -qx "REPO=$REPO" "$STATE/container.env"
   grep -qx "ENV_FILE=$STATE/container.env" "$STATE/container.env"
-  grep -qx "DEFAULTS_CHAIN_CHILDREN=LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats" "$STATE/container.env"
+  grep -qx "DEFAULTS_CHAIN_CHILDREN=LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats 2.2i/truth_summary" "$STATE/container.env"
   grep -qx "RUNTIME=host" "$STATE/container.env"
   [ "$(grep -cE '^(CONTAINER_ENGINE|STACK_IMAGE|IMAGE_TAG|CONTAINER_RUN_OPTS)=' "$STATE/container.env")" -eq 0 ]
 }
@@ -155,7 +155,7 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
   [ "$status" -eq 0 ]
   [ "$(recorded 'apptainer exec')" = "apptainer exec --cleanenv --env-file $STATE/container.env --bind $ROOT:$ROOT:ro --bind $REPO:$REPO:rw --bind $STATE:$STATE:rw --bind $IN:$IN:ro --pwd $ROOT docker://lsstsqre/centos:7-stack-lsst_distrib-v23_0_0 bash $ROOT/docker/entrypoint.sh make repo" ]
   # Apptainer's env file is shell syntax: values quoted.
-  grep -qx "DEFAULTS_CHAIN_CHILDREN='LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats'" "$STATE/container.env"
+  grep -qx "DEFAULTS_CHAIN_CHILDREN='LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats 2.2i/truth_summary'" "$STATE/container.env"
   grep -qx "RUNTIME='host'" "$STATE/container.env"
 }
 

@@ -21,7 +21,7 @@ setup() {
   [ "$status" -eq 0 ]
   steps=$(printf '%s\n' "$output" | grep '^bin/' | grep -v '^bin/mini-inputs' | grep -v '^bin/report' | sed 's#^bin/##; s#^raws #raws-#')
   [ "$steps" = "$("$ROOT/bin/config" steps)" ]
-  [ "$(printf '%s\n' "$steps" | tr '\n' ' ')" = "check-inputs create register-instrument import-calibs curated-calibs register-skymap refcat-table refcats raws-y1-wfd raws-y2-wfd visits chain verify " ]
+  [ "$(printf '%s\n' "$steps" | tr '\n' ' ')" = "check-inputs create register-instrument import-calibs curated-calibs register-skymap refcat-table refcats raws-y1-wfd raws-y2-wfd visits truth-summary chain verify " ]
   [ ! -e "$STATE" ]
 }
 

@@ -35,7 +35,7 @@ setup() { common_setup; }
   mkdir -p "$STATE" && cp "$BATS_FILE_TMPDIR/good-state/refcat.ecsv" "$STATE/"
   DP02_TOP="$BATS_FILE_TMPDIR/mini" run "$ROOT/bin/verify"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"verify: 11 of 11 checks match"* ]]
+  [[ "$output" == *"verify: 14 of 14 checks match"* ]]
   [[ "$output" == *"] verify ... done in"* ]]
   [ -f "$STATE/stamps/verify.done" ]
   [ -f "$STATE/reports/verify.json" ]
@@ -47,7 +47,7 @@ setup() { common_setup; }
   DP02_TOP="$BATS_FILE_TMPDIR/mini" run "$ROOT/bin/verify"
   [ "$status" -eq 1 ]
   [[ "$output" == *"does not match its inputs: instrument (expected LSSTCam-imSim, found missing)"* ]]
-  [[ "$output" == *"defaults-chain (expected LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats, found missing)"* ]]
+  [[ "$output" == *"defaults-chain (expected LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats 2.2i/truth_summary, found missing)"* ]]
   [[ "$output" == *"MISMATCH"* ]]
   [ ! -e "$STATE/stamps/verify.done" ]
   python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert not d["ok"] and "refcats" in d["mismatches"]' \

@@ -114,13 +114,28 @@ class Build:
             "REGISTRY_NAMESPACE": namespace,
         })
         self.env.update(extra_env or {})
+        self.inputs = inputs
+
+    def run_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of one make run.
+
+        The register-skymap stand-in inserts tract records only for a few tracts (the real
+        command inserts all 18938): unless told otherwise, those of the truth files of the
+        inputs (as they are when make starts), so that truth-summary can ingest them.
+        """
+        full = {**self.env, **(env or {})}
+        truth = self.inputs / "truth_summary" / "truth_parquet"
+        if "STANDIN_SKYMAP_TRACTS" not in full and truth.is_dir():
+            tracts = sorted(int(p.stem.rsplit("tract", 1)[1]) for p in truth.glob("*.parq"))
+            full["STANDIN_SKYMAP_TRACTS"] = ",".join(str(t) for t in tracts)
+        return full
 
     def make(self, *targets: str, check: bool = True,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Run make in the toolkit with this build's settings."""
         result = subprocess.run(
             ["make", "-C", str(ROOT), "VENV=/nonexistent", *targets],
-            env={**self.env, **(env or {})}, capture_output=True, text=True, check=False,
+            env=self.run_env(env), capture_output=True, text=True, check=False,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -135,7 +150,7 @@ class Build:
         with open(self.output, "w") as out:
             return subprocess.Popen(
                 ["make", "-C", str(ROOT), "VENV=/nonexistent", *targets],
-                env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT,
+                env=self.run_env(env), stdout=out, stderr=subprocess.STDOUT,
                 text=True, start_new_session=True,
             )
 

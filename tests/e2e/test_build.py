@@ -16,7 +16,7 @@ from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
 sys.path.insert(0, str(ROOT / "py"))
 from repo_state import export_counts  # noqa: E402
 
-CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats"]
+CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats", "2.2i/truth_summary"]
 
 
 def expected(inputs: Path) -> dict:
@@ -28,6 +28,7 @@ def expected(inputs: Path) -> dict:
         "exposures": YEARS * VISITS,
         "raws": YEARS * VISITS * len(SENSORS),
         "refcats": len(list((inputs / "refcats" / "cal_ref_cat").glob("*.fits"))),
+        "truth": len(list((inputs / "truth_summary" / "truth_parquet").glob("*.parq"))),
         "calibs": dict(calibs),
     }
 
@@ -38,6 +39,9 @@ def check_contents(dump: dict, inputs: Path) -> None:
     assert cols["2.2i/defaults"] == {"type": "CHAINED", "children": CHILDREN}
     assert cols["LSSTCam-imSim/raw/all"]["datasets"] == {"raw": want["raws"]}
     assert cols["refcats"]["datasets"] == {"cal_ref_cat_2_2": want["refcats"]}
+    assert want["truth"] > 0
+    assert cols["2.2i/truth_summary"] == {"type": "RUN",
+                                          "datasets": {"truth_summary": want["truth"]}}
     assert dump["records"]["exposure"] == want["exposures"]
     assert dump["records"]["visit"] == want["exposures"]
     assert "LSSTCam-imSim/calib" in cols
@@ -53,7 +57,7 @@ def test_build_from_nothing(sqlite_build: Build, mini_tree: Path) -> None:
     out = sqlite_build.first.stderr
     assert "verify ... done" in out
     for step in ("create", "register-instrument", "import-calibs", "refcats", "raws-y1-wfd",
-                 "visits", "chain"):
+                 "visits", "truth-summary", "chain"):
         assert f"] {step} ... done in " in out, out
     check_contents(sqlite_build.dump(), mini_tree)
     stamps = sorted(p.name for p in (sqlite_build.state / "stamps").iterdir())
@@ -104,6 +108,8 @@ def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path)
         assert f"] {step} ... already done" in result.stderr, result.stderr
     n = expected(mini_tree)["refcats"]
     assert f"refcats ... already done ({n}/{n} in refcats)" in result.stderr
+    t = expected(mini_tree)["truth"]
+    assert f"truth-summary ... already done ({t}/{t} in 2.2i/truth_summary)" in result.stderr
     assert sqlite_build.dump() == before
 
 
@@ -182,3 +188,119 @@ def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
     for path in list(build.state.rglob("*")) + list(build.repo.rglob("*.yaml")):
         if path.is_file():
             assert password not in path.read_text(errors="replace"), path
+
+
+def run_python(build: Build, code: str, *args: str) -> str:
+    """Run code with the build's runtime Python and environment; return its stdout."""
+    result = subprocess.run([build.python, "-c", code, *args], env=build.env,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+READ_TRUTH = r"""
+import sys
+import pandas as pd
+from lsst.daf.butler import Butler
+butler = Butler(sys.argv[1], collections=["2.2i/defaults"])
+for path in sys.argv[2:]:
+    tract = int(path.rsplit("tract", 1)[1].split(".")[0])
+    got = butler.get("truth_summary", skymap="DC2", tract=tract)
+    want = pd.read_parquet(path)
+    assert isinstance(got, pd.DataFrame), type(got)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want)
+    print(tract, len(got))
+"""
+
+
+def test_truth_summary_read_back(sqlite_build: Build, mini_tree: Path) -> None:
+    files = sorted(str(p) for p in (mini_tree / "truth_summary" / "truth_parquet").glob("*.parq"))
+    out = run_python(sqlite_build, READ_TRUTH, str(sqlite_build.repo), *files)
+    assert len(out.split("\n")) - 1 == len(files)
+    # The table was re-rooted: the CSV of the tree names another site's paths.
+    table = (sqlite_build.state / "truth-summary.ecsv").read_text()
+    assert "/sps/lsst" in (mini_tree / "truth_summary" / "truth_tables.csv").read_text()
+    assert "/sps/lsst" not in table
+    assert str(mini_tree / "truth_summary" / "truth_parquet") in table
+
+
+REMOVE_TRUTH = r"""
+import sys
+from lsst.daf.butler import Butler
+butler = Butler(sys.argv[1], writeable=True)
+refs = sorted(butler.registry.queryDatasets("truth_summary", collections=["2.2i/truth_summary"]),
+              key=lambda r: r.dataId["tract"])
+butler.pruneDatasets(refs[:2], disassociate=True, unstore=True, purge=True)
+print(len(refs))
+"""
+
+
+def test_truth_summary_rerun_ingests_missing_rows(sqlite_build: Build) -> None:
+    before = sqlite_build.dump()
+    total = int(run_python(sqlite_build, REMOVE_TRUTH, str(sqlite_build.repo)))
+    sqlite_build.make("reset", "STEP=truth-summary")
+    result = sqlite_build.make("repo")
+    assert "] truth-summary ... done in " in result.stderr, result.stderr
+    remaining = (sqlite_build.state / "truth-summary-remaining.ecsv").read_text()
+    assert len([line for line in remaining.splitlines()
+                if line and not line.startswith("#")]) == 1 + 2  # header + the two removed
+    log = (sqlite_build.state / "logs" / "truth-summary.log").read_text()
+    assert f"{total - 2}/{total} in 2.2i/truth_summary" in log
+    assert sqlite_build.dump() == before
+
+
+SET_CHAIN = r"""
+import sys
+from lsst.daf.butler import Butler
+Butler(sys.argv[1], writeable=True).registry.setCollectionChain(sys.argv[2], sys.argv[3:])
+"""
+
+
+def test_verify_names_a_collection_removed_from_the_chain(sqlite_build: Build) -> None:
+    repo = str(sqlite_build.repo)
+    run_python(sqlite_build, SET_CHAIN, repo, "2.2i/defaults", *CHILDREN[:-1])
+    try:
+        sqlite_build.make("reset", "STEP=verify")
+        result = sqlite_build.make("verify", check=False)
+        assert result.returncode != 0
+        assert "collection 2.2i/truth_summary missing from chain 2.2i/defaults" in result.stderr
+        report = (sqlite_build.state / "reports" / "verify.json").read_text()
+        assert "collection 2.2i/truth_summary missing from chain 2.2i/defaults" in report
+    finally:
+        run_python(sqlite_build, SET_CHAIN, repo, "2.2i/defaults", *CHILDREN)
+    sqlite_build.make("verify")
+    assert "verify: 14 of 14 checks match" in \
+        (sqlite_build.state / "reports" / "verify.txt").read_text()
+
+
+def test_inspect_writes_its_reports_and_changes_nothing(sqlite_build: Build,
+                                                        mini_tree: Path) -> None:
+    before = sqlite_build.dump()
+    calls = len(sqlite_build.butler_calls())
+    result = sqlite_build.make("inspect")
+    out = sqlite_build.state / "reports" / "inspect"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "collections-tree.txt", "dataset-counts.txt", "dataset-types.txt",
+        "records-detector.txt", "records-instrument.txt", "records-physical_filter.txt",
+        "summary.txt"]
+    assert "2.2i/truth_summary" in (out / "collections-tree.txt").read_text()
+    assert "DataFrame" in (out / "dataset-types.txt").read_text()
+    assert "u_sim_1.4" in (out / "records-physical_filter.txt").read_text()
+    truth = expected(mini_tree)["truth"]
+    assert f"truth_summary {truth}" in result.stderr
+    assert f"2.2i/defaults = {' '.join(CHILDREN)}" in result.stderr
+    # Five butler queries, no stamp, nothing changed.
+    assert len(sqlite_build.butler_calls()) - calls == 5
+    assert not (sqlite_build.state / "stamps" / "inspect.done").exists()
+    assert sqlite_build.dump() == before
+
+
+def test_build_without_truth_summary(tmp_path: Path, mini_tree: Path, runtime: str) -> None:
+    build = Build(tmp_path, mini_tree, runtime=runtime, extra_env={"TRUTH_SUMMARY": "no"})
+    result = build.make("repo")
+    assert "truth-summary ... skipped (TRUTH_SUMMARY=no)" in result.stderr
+    assert "verify ... done" in result.stderr
+    cols = build.dump()["collections"]
+    assert cols["2.2i/defaults"] == {"type": "CHAINED", "children": CHILDREN[:-1]}
+    assert "2.2i/truth_summary" not in cols
+    assert not any("truth_summary" in call for call in build.butler_calls())

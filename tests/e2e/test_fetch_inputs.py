@@ -68,8 +68,8 @@ def published(nginx: ServedNginx, current_mini_tree: Path) -> dict[str, str]:  #
                    if p.relative_to(refcats).parts[0] == "cal_ref_cat"))
     with tarfile.open(root / "dp02_refcat.ecsv.tar.gz", "w:gz") as tar:
         add_bytes(tar, "refcat.ecsv", b"# %ECSV 1.0\n# ---\nfilename htm7\n")
-    with tarfile.open(root / "dp02_truth_summary.tar", "w") as tar:
-        add_bytes(tar, "truth_summary/truth_tables.csv", b"file URI,skymap,tract\n")
+    tar_dir(root / "dp02_truth_summary.tar", top,
+            [r for r in rels if r.parts[0] == "truth_summary"], mode="w")
     return {name: f"{name}:{target}:{sha256(root / name)}" for name, target in ARCHIVES.items()}
 
 

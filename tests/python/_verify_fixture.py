@@ -34,8 +34,11 @@ SETTINGS = {
     "SKYMAP_COLLECTION": "skymaps",
     "REFCAT_COLLECTION": "refcats",
     "DEFAULTS_CHAIN": "2.2i/defaults",
-    "DEFAULTS_CHAIN_CHILDREN": "LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats",
+    "DEFAULTS_CHAIN_CHILDREN": "LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats "
+                               "2.2i/truth_summary",
     "REFCAT_DATASET_TYPE": "cal_ref_cat_2_2",
+    "TRUTH_COLLECTION": "2.2i/truth_summary",
+    "TRUTH_DATASET_TYPE": "truth_summary",
 }
 
 
@@ -94,8 +97,12 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
         "detector", instrument=instrument)}
     # curated-calibs.
     registry.registerCollection(s["CURATED_COLLECTION"], CollectionType.CALIBRATION)
+    registry.registerRun(s["CURATED_COLLECTION"] + "/unbounded")
+    registry.registerDatasetType(DatasetType("camera", ["instrument"], "Camera",
+                                             isCalibration=True, universe=universe))
     # register-skymap.
     registry.registerRun(s["SKYMAP_COLLECTION"])
+    registry.registerDatasetType(DatasetType("skyMap", ["skymap"], "SkyMap", universe=universe))
     registry.insertDimensionData("skymap", {"name": "DC2", "hash": hashlib.sha1(b"DC2").digest(),
                                             "tract_max": 18938, "patch_nx_max": 7,
                                             "patch_ny_max": 7})
@@ -107,6 +114,20 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
     registry.registerRun(s["REFCAT_COLLECTION"])
     ids = [int(n[:6]) for n in os.listdir(top / "refcats" / "cal_ref_cat") if n.endswith(".fits")]
     registry.insertDatasets(refcat_type, [{"htm7": i} for i in ids], run=s["REFCAT_COLLECTION"])
+    # truth-summary (tract records of the truth files' tracts, as register-skymap makes them).
+    from lsst.sphgeom import Box, LonLat
+
+    tracts = sorted(int(p.stem.rsplit("tract", 1)[1])
+                    for p in (top / "truth_summary" / "truth_parquet").glob("*.parq"))
+    region = Box(LonLat.fromDegrees(50, -45), LonLat.fromDegrees(75, -27))
+    registry.insertDimensionData("tract", *[{"skymap": "DC2", "id": t, "region": region}
+                                            for t in tracts])
+    truth_type = DatasetType(s["TRUTH_DATASET_TYPE"], ["skymap", "tract"], "DataFrame",
+                             universe=universe)
+    registry.registerDatasetType(truth_type)
+    registry.registerRun(s["TRUTH_COLLECTION"])
+    registry.insertDatasets(truth_type, [{"skymap": "DC2", "tract": t} for t in tracts],
+                            run=s["TRUTH_COLLECTION"])
     # raws-<year> and visits, from the index files.
     raw_type = DatasetType("raw", ["instrument", "detector", "exposure"], "Exposure",
                            universe=universe)

@@ -431,3 +431,36 @@ def test_cli_entry_point(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "R99_S11" in proc.stderr
+
+
+def test_truth_files_cover_the_visits(tree: Path) -> None:
+    import numpy as np
+    import pandas as pd
+    import rings_skymap
+    from astropy.wcs import WCS
+
+    _name, skymap = rings_skymap.from_config_text((tree / "skymaps" / "DC2.py").read_text())
+    # The tracts of the sensors' corners, recomputed from the raw headers (astropy TAN WCS).
+    wanted: set[int] = set()
+    for index in read_all_indexes(tree).values():
+        for header in index.values():
+            rot = math.radians(header["ROTANGLE"])
+            wcs = WCS(naxis=2)
+            wcs.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+            wcs.wcs.crval = [header["RATEL"], header["DECTEL"]]
+            wcs.wcs.crpix = [1.0, 1.0]
+            wcs.wcs.cd = np.array([[math.cos(rot), -math.sin(rot)],
+                                   [math.sin(rot), math.cos(rot)]]) / 3600.0
+            corners = np.array(cam.sensor_corners_arcsec(header["CHIPID"]))
+            ra, dec = wcs.wcs_pix2world(corners[:, 0], corners[:, 1], 0)
+            wanted.update(skymap.find_tract(float(a), float(d)) for a, d in zip(ra, dec))
+    files = sorted((tree / "truth_summary" / "truth_parquet").iterdir())
+    tracts = {int(p.name[len("truth_patchint_tract"):-len(".parq")]) for p in files}
+    assert [p.name for p in files] == [mmi.truth_file_name(t) for t in sorted(tracts)]
+    assert wanted <= tracts and len(tracts) <= len(wanted) + 2  # centroids may add a tract
+    frame = pd.read_parquet(files[0])
+    assert len(frame) == mmi.TRUTH_ROWS and {"id", "ra", "dec", "flux_r"} <= set(frame.columns)
+    lines = (tree / "truth_summary" / "truth_tables.csv").read_text().splitlines()
+    assert lines[0] == "file URI,skymap,tract"
+    assert lines[1:] == [f"{mmi.TRUTH_ELSEWHERE}/truth_parquet/{mmi.truth_file_name(t)},DC2,{t}"
+                         for t in sorted(tracts)]

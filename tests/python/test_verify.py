@@ -65,6 +65,7 @@ def run(work: dict[str, Path], **overrides: str) -> tuple[int, dict[str, Any], s
         "raw-years": " ".join(YEARS), "raw-collection": S["RAW_COLLECTION"],
         "defaults-chain": S["DEFAULTS_CHAIN"],
         "defaults-chain-children": S["DEFAULTS_CHAIN_CHILDREN"],
+        "tree": str(ROOT / "etc" / "tree-mini.yaml"),
         "report": str(state / "reports" / "verify.json"),
         "table": str(state / "reports" / "verify.txt"),
     }
@@ -95,13 +96,14 @@ def test_good_repository_passes(work: dict[str, Path]) -> None:
     assert report["ok"] is True and report["mismatches"] == []
     assert [r["check"] for r in report["checks"]] == [
         "instrument", "calib:bias", "calib:dark", "calib:flat", "curated-collection", "skymap",
-        "refcats", "exposures", "raws", "visits", "defaults-chain"]
+        "refcats", "exposures", "raws", "visits", "defaults-chain", "tree:collections",
+        "tree:dataset-types", "tree:physical-filters"]
     assert all(set(r) == {"check", "expected", "found", "ok", "detail"} for r in report["checks"])
     assert row(report, "calib:flat")["expected"] == 12 and row(report, "calib:flat")["found"] == 12
     assert row(report, "exposures")["found"] == 6
     assert row(report, "raws")["expected"] == 12 and row(report, "raws")["found"] == 12
     assert row(report, "visits")["found"] == 6
-    assert "verify: 11 of 11 checks match" in table
+    assert "verify: 14 of 14 checks match" in table
     assert sorted(p.name for p in (work["state"] / "reports").iterdir()) == [
         "verify.json", "verify.txt"]
 
@@ -111,10 +113,12 @@ def test_chain_child_removed(work: dict[str, Path]) -> None:
     writeable(work["repo"]).registry.setCollectionChain(S["DEFAULTS_CHAIN"], children[:-1])
     status, report, table = run(work)
     assert status == 1
-    assert report["mismatches"] == ["defaults-chain"]
+    assert report["mismatches"] == ["defaults-chain", "tree:collections"]
+    assert row(report, "tree:collections")["found"] == \
+        f"collection {children[-1]} missing from chain {S['DEFAULTS_CHAIN']}"
     r = row(report, "defaults-chain")
     assert r["found"] == " ".join(children[:-1])
-    assert "missing: refcats" in r["detail"]
+    assert f"missing: {children[-1]}" in r["detail"]
     assert "mismatch: defaults-chain" in table
 
 
@@ -226,3 +230,54 @@ def test_not_a_repository(tmp_path: Path) -> None:
         "raw-collection", "defaults-chain", "defaults-chain-children", "report")
         for a in (f"--{opt}", "x")]
     assert verify_repo.main(args) == 2
+
+
+def remove_truth(repo: Path, collection: bool) -> None:
+    """Remove the truth_summary datasets and dataset type, and maybe their collection."""
+    butler = writeable(repo)
+    registry = butler.registry
+    refs = list(registry.queryDatasets(S["TRUTH_DATASET_TYPE"],
+                                       collections=[S["TRUTH_COLLECTION"]]))
+    registry.removeDatasets(refs)
+    registry.removeDatasetType(S["TRUTH_DATASET_TYPE"])
+    if collection:
+        children = [c for c in S["DEFAULTS_CHAIN_CHILDREN"].split()
+                    if c != S["TRUTH_COLLECTION"]]
+        registry.setCollectionChain(S["DEFAULTS_CHAIN"], children)
+        registry.removeCollection(S["TRUTH_COLLECTION"])
+
+
+def test_tree_names_a_removed_dataset_type(work: dict[str, Path]) -> None:
+    remove_truth(work["repo"], collection=False)
+    status, report, table = run(work)
+    assert status == 1
+    assert report["mismatches"] == ["tree:dataset-types"]
+    assert row(report, "tree:dataset-types")["found"] == "dataset type truth_summary missing"
+
+
+def test_tree_names_a_removed_collection(work: dict[str, Path]) -> None:
+    remove_truth(work["repo"], collection=True)
+    status, report, table = run(work)
+    assert status == 1
+    assert report["mismatches"] == ["defaults-chain", "tree:collections", "tree:dataset-types"]
+    found = row(report, "tree:collections")["found"]
+    assert found == ("collection 2.2i/truth_summary missing; "
+                     "collection 2.2i/truth_summary missing from chain 2.2i/defaults")
+    assert "mismatch: tree:collections" in table
+
+
+def test_tree_without_truth_summary(work: dict[str, Path]) -> None:
+    remove_truth(work["repo"], collection=True)
+    children = " ".join(c for c in S["DEFAULTS_CHAIN_CHILDREN"].split()
+                        if c != S["TRUTH_COLLECTION"])
+    status, report, _table = run(work, truth_summary="no", defaults_chain_children=children)
+    assert status == 0, report["mismatches"]
+
+
+def test_tree_names_a_chain_in_another_order(work: dict[str, Path]) -> None:
+    children = S["DEFAULTS_CHAIN_CHILDREN"].split()
+    writeable(work["repo"]).registry.setCollectionChain(S["DEFAULTS_CHAIN"], children[::-1])
+    status, report, _table = run(work)
+    assert "tree:collections" in report["mismatches"]
+    assert "chain 2.2i/defaults has its children in another order" in \
+        row(report, "tree:collections")["found"]
