@@ -90,6 +90,8 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
   [[ "$output" == *"WAIT=maybe is neither yes nor no"* ]]
   SCHEDULER=pbs run "$ROOT/bin/raws" y1-wfd
   [[ "$output" == *"SCHEDULER=pbs is not a scheduler"* ]]
+  RUNTIME=container run "$ROOT/bin/raws" y1-wfd
+  [[ "$output" == *"RUNTIME=container with SCHEDULER=slurm is not supported yet"* ]]
   [ -z "$(sbatch_lines)" ]
   [ ! -e "$STATE/slurm" ]
   assert_no_trace_of_step raws-y1-wfd
