@@ -39,6 +39,7 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
   # The job script runs bin/raws on the task's chunk; submit.sh is the command line again.
   grep -q -- "bin/raws --chunk \"\$dir/chunks/\$chunk.txt\" y1-wfd" "$SDIR/job.sh"
   bash -n "$SDIR/job.sh"
+  # shellcheck disable=SC2016 # the literal text of submit.sh
   grep -q '^job=$(sbatch --parsable --array="$array" --job-name=dp02-raws-y1-wfd' "$SDIR/submit.sh"
   # make status (bin/status) shows the array: squeue (the double) no longer has the tasks
   # and there are no results, so they ended without one: failed.
@@ -48,8 +49,9 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
 }
 
 @test "raws slurm: SLURM_PARTITION, SLURM_ACCOUNT, SLURM_CPUS and SLURM_EXTRA, split on blanks only" {
-  SLURM_PARTITION=debug SLURM_ACCOUNT=rubin SLURM_CPUS=8 SLURM_TIME= SLURM_MEM=16G \
-    SLURM_EXTRA='--qos=normal  --comment=$(touch pwned) *' run "$ROOT/bin/raws" y1-wfd
+  export SLURM_PARTITION=debug SLURM_ACCOUNT=rubin SLURM_CPUS=8 SLURM_TIME='' SLURM_MEM=16G
+  # shellcheck disable=SC2016 # a setting that must not be expanded, by us or by bin/raws
+  SLURM_EXTRA='--qos=normal  --comment=$(touch pwned) *' run "$ROOT/bin/raws" y1-wfd
   [ "$status" -eq 0 ]
   [ "$(sbatch_lines)" = "sbatch --parsable --array=0,1,2 --job-name=dp02-raws-y1-wfd --export=ALL --output=$STATE/logs/raws/y1-wfd-%4a.out --cpus-per-task=8 --partition=debug --account=rubin --mem=16G --qos=normal --comment=\\\$\\(touch pwned\\) \\* $SDIR/job.sh" ]
   [ ! -e pwned ]
@@ -77,7 +79,7 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
 }
 
 @test "raws slurm: refusals before anything is submitted, no stamp" {
-  REGISTRY_DB= run "$ROOT/bin/raws" y1-wfd
+  REGISTRY_DB='' run "$ROOT/bin/raws" y1-wfd
   [ "$status" -eq 2 ]
   [[ "$output" == *"SCHEDULER=slurm needs a PostgreSQL registry"*"Set REGISTRY_DB="* ]]
   CHUNK_VISITS=0 run "$ROOT/bin/raws" y1-wfd
