@@ -226,7 +226,16 @@ slurm_submit() {
   rm -f "$all" "$uncovered"
   while read -r chunk state task; do
     case "$state" in pending | running) continue ;; esac
-    grep -qFxf "$dir/chunks/$chunk.txt" "$missing" || continue
+    if ! grep -qFxf "$dir/chunks/$chunk.txt" "$missing"; then
+      # The registry has every visit of the chunk: whatever its last task said, it is done
+      # (so that an old failure does not fail this round).
+      if [[ "$state" != "done" ]]; then
+        printf 'result: already done (the registry has every visit of %s; last task %s: %s)\n' \
+          "$chunk" "${task:-none}" "$state" >"$dir/results/$chunk.done"
+        rm -f "$dir/results/$chunk.failed"
+      fi
+      continue
+    fi
     local i=$((10#${chunk##*-}))
     [[ " ${idx[*]-} " == *" $i "* ]] || idx+=("$i")
   done < <(slurm_states "$year")

@@ -106,3 +106,15 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
   [ -z "$(sbatch_lines)" ]
   [ ! -e "$STATE" ]
 }
+
+@test "raws slurm: a chunk whose visits the registry no longer misses is done, whatever its last task said" {
+  run -0 "$ROOT/bin/raws" y1-wfd
+  printf 'exit 1 job 4242_2\n' >"$SDIR/results/y1-wfd-0002.failed"
+  # The visit of chunk 2 is no longer missing (here: gone from the tree).
+  rm -r "$DP02_TOP/raw/y1-wfd/00001476"
+  : >"$DOUBLE_ARGV_LOG"
+  SBATCH_DOUBLE_JOB=4243 run -0 "$ROOT/bin/raws" y1-wfd
+  [[ "$(sbatch_lines)" == "sbatch --parsable --array=0,1 "* ]]
+  [ ! -e "$SDIR/results/y1-wfd-0002.failed" ]
+  grep -q "^result: already done (the registry has every visit of y1-wfd-0002; last task 4242_2: failed)" "$SDIR/results/y1-wfd-0002.done"
+}
