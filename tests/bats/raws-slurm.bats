@@ -118,3 +118,13 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
   [ ! -e "$SDIR/results/y1-wfd-0002.failed" ]
   grep -q "^result: already done (the registry has every visit of y1-wfd-0002; last task 4242_2: failed)" "$SDIR/results/y1-wfd-0002.done"
 }
+
+@test "raws slurm: progress is one refreshed line on a terminal, plain lines otherwise" {
+  export WAIT=yes DP02_SLURM_POLL=0
+  run "$ROOT/bin/raws" y1-wfd
+  [[ "$output" == *$'\n'"raws-y1-wfd: 0 pending, 0 running, 0 done, 3 failed"$'\n'* ]]
+  rm -r "$STATE"
+  # script(1) gives the step a terminal.
+  run script -qec "$ROOT/bin/raws y1-wfd" /dev/null
+  [[ "$output" == *$'\r\e[K'"raws-y1-wfd: 0 pending, 0 running, 0 done, 3 failed"* ]]
+}
