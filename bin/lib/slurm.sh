@@ -209,10 +209,13 @@ slurm_make_chunks() {
 }
 
 slurm_submit() {
-  # Submit the chunks of a year whose visits are missing (file $2) and that are not pending
-  # or running; new chunks for missing visits in no chunk. Sets DP02_SLURM_SUBMITTED (the
-  # array spec, empty when nothing was submitted) and DP02_SLURM_JOB.
-  local year=$1 missing=$2 dir chunk state task uncovered idx=() all
+  # Submit the chunks of a year whose visits are missing (file $2) and that were neither
+  # pending nor running in $3, the chunk states (slurm_states) taken BEFORE the registry
+  # check that wrote $2: a task that ends between the two is then still seen queued, never
+  # done-but-missing, so it is not submitted twice. New chunks for missing visits in no
+  # chunk. Sets DP02_SLURM_SUBMITTED (the array spec, empty when nothing was submitted)
+  # and DP02_SLURM_JOB.
+  local year=$1 missing=$2 before=$3 dir chunk state task uncovered idx=() all
   dir=$(slurm_dir "$year")
   mkdir -p "$dir/results" "$DP02_LOGS/raws"
   DP02_SLURM_SUBMITTED='' DP02_SLURM_JOB=''
@@ -225,6 +228,7 @@ slurm_submit() {
   fi
   rm -f "$all" "$uncovered"
   while read -r chunk state task; do
+    [[ -n "$chunk" ]] || continue
     case "$state" in pending | running) continue ;; esac
     if ! grep -qFxf "$dir/chunks/$chunk.txt" "$missing"; then
       # The registry has every visit of the chunk: whatever its last task said, it is done
@@ -238,7 +242,7 @@ slurm_submit() {
     fi
     local i=$((10#${chunk##*-}))
     [[ " ${idx[*]-} " == *" $i "* ]] || idx+=("$i")
-  done < <(slurm_states "$year")
+  done <<<"$before"
   [[ ${#idx[@]} -gt 0 ]] || return 0
   mapfile -t idx < <(printf '%s\n' "${idx[@]}" | sort -n)
   DP02_SLURM_SUBMITTED=$(IFS=,; printf '%s' "${idx[*]}")
