@@ -27,7 +27,7 @@ PYTHON38 ?=
 
 # The few settings make itself needs, resolved by the same code as the scripts, in one
 # process. $(shell) does not see variables given on make's command line (GNU make 4.3), so
-# pass them. GNU make 3.82 (the v23 image's) has no .SHELLSTATUS: a failure prints a marker.
+# pass them. GNU make 3.82 (the v23 image's) has no shell exit status variable: a failure prints a marker.
 cmdline_vars := $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v)))
 with_cmdline = $(foreach v,$(cmdline_vars),$(v)='$(subst ','\'',$($(v)))')
 define newline
