@@ -14,12 +14,14 @@ setup() { common_setup; use_empty_repo; }
 @test "register-instrument: the technote's call with defaults, then with an override" {
   run "$ROOT/bin/register-instrument"
   [ "$status" -eq 0 ]
-  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO lsst.obs.lsst.LsstCamImSim" ]
+  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO lsst.obs.lsst.LsstCamImSim
+$(log_file_opt register-instrument) register-dataset-type $REPO raw Exposure instrument detector exposure" ]
   [ -f "$STATE/stamps/register-instrument.done" ]
   : >"$BUTLER_DOUBLE_LOG"
   INSTRUMENT_CLASS=my.pkg.MyCam run "$ROOT/bin/register-instrument"
   [ "$status" -eq 0 ]
-  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO my.pkg.MyCam" ]
+  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO my.pkg.MyCam
+$(log_file_opt register-instrument) register-dataset-type $REPO raw Exposure instrument detector exposure" ]
 }
 
 @test "register-instrument: the command missing from the runtime gives one paragraph, no call" {
@@ -55,7 +57,8 @@ setup() { common_setup; use_empty_repo; }
   : >"$BUTLER_DOUBLE_LOG"
   DRY_RUN=1 run "$ROOT/bin/register-instrument"
   [ "$status" -eq 0 ]
-  [[ "$output" == "butler register-instrument $REPO lsst.obs.lsst.LsstCamImSim" ]]
+  [[ "$output" == "butler register-instrument $REPO lsst.obs.lsst.LsstCamImSim
+butler register-dataset-type $REPO raw Exposure instrument detector exposure" ]]
   [ ! -s "$BUTLER_DOUBLE_LOG" ]
   [ ! -e "$STATE" ]
 }
