@@ -1,6 +1,8 @@
-"""`make export-calibs` for real (daf_butler's own command, not a stand-in): a toolkit-built
-miniature repository -> export -> a fresh `make repo` with the export as DP02_CALIB ->
-verify passes, with the same calibration datasets (types, data IDs, validity ranges)."""
+"""`make export-calibs` for real (daf_butler's own command, not a stand-in): the calibrations
+of a toolkit-built miniature repository (built up to curated-calibs: the source site has
+calibrations, the rest does not matter to the export) -> export -> a fresh `make repo` with
+the export as DP02_CALIB -> verify passes, with the same calibration datasets (types, data
+IDs, validity ranges)."""
 
 from __future__ import annotations
 
@@ -44,8 +46,18 @@ def calibrations(build: Build, collection: str = "2.2i/calib") -> list:
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path, runtime: str) -> Build:
     build = Build(tmp_path_factory.mktemp(f"source-{runtime}"), mini_tree, runtime=runtime)
-    build.make("repo")
+    build.make("curated-calibs")
     return build
+
+
+def a_run_collection(build: Build) -> str:
+    """One RUN collection of the repository (the export refuses RUN collections)."""
+    code = ("import sys\nfrom lsst.daf.butler import Butler, CollectionType\n"
+            "r = Butler(sys.argv[1]).registry\n"
+            "print(sorted(r.queryCollections(collectionTypes={CollectionType.RUN}))[0])\n")
+    result = subprocess.run([build.python, "-c", code, str(build.repo)], env=build.env,
+                            capture_output=True, text=True, check=True)
+    return result.stdout.strip()
 
 
 def test_round_trip(source: Build, tmp_path: Path, mini_tree: Path) -> None:
@@ -76,7 +88,7 @@ def test_refusals(source: Build, tmp_path: Path) -> None:
                          env={"SOURCE_REPO": str(source.repo), "EXPORT_DIR": str(busy)})
     assert result.returncode != 0 and "is not empty (old.txt)" in result.stderr
     for collection, words in (("no/such", "does not exist"),
-                              ("LSSTCam-imSim/raw/all", "is a RUN collection")):
+                              (a_run_collection(source), "is a RUN collection")):
         result = source.make("export-calibs", check=False, env={
             "SOURCE_REPO": str(source.repo), "EXPORT_DIR": str(tmp_path / "new"),
             "EXPORT_CALIB_COLLECTION": collection})
