@@ -81,3 +81,25 @@ def test_partial_import_stops_and_names_what_is_missing(tmp_path: Path, mini_tre
     assert "bias" not in result.stderr.split("what is missing")[1].split("A second import")[0]
     assert not (build.state / "stamps" / "import-calibs.done").exists()
     assert not [c for c in build.butler_calls()[calls:] if " import " in c]
+
+
+def test_raws_refuses_an_exposure_with_more_files_than_raws(tmp_path: Path, mini_tree: Path,
+                                                           runtime: str) -> None:
+    """A file added to an ingested visit directory: the registry check counts raws per
+    exposure (totals first, the detail only on a mismatch) and names the exposure."""
+    mini_tree = own_tree(mini_tree, tmp_path)
+    build = Build(tmp_path, mini_tree, runtime=runtime)
+    build.make("raws-y1-wfd")
+    visit = sorted((mini_tree / "raw" / "y1-wfd").iterdir())[0]
+    first = sorted(visit.glob("*.fits"))[0]
+    shutil.copy(first, visit / f"extra_{first.name}")
+    files = len(list(visit.glob("*.fits")))
+    build.make("reset", "STEP=raws")
+    calls = len(build.butler_calls())
+    result = build.make("raws-y1-wfd", check=False)
+    assert result.returncode != 0
+    assert "not one per file" in result.stderr, result.stderr
+    assert f"{visit.name}: {files - 1} raws, {files} files" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not [c for c in build.butler_calls()[calls:] if " ingest-raws " in c]
+    assert not (build.state / "stamps" / "raws-y1-wfd.done").exists()
