@@ -61,8 +61,21 @@ dp02_die() {
 }
 
 dp02_redact() {
-  # Hide the password of any URL (scheme://user:password@host) in the text given.
-  printf '%s' "$*" | sed -E 's#(://[^/:@[:space:]]*):[^@/[:space:]]*@#\1:***@#g'
+  # Hide the password of every URL in the text given. The rule has one home,
+  # py/url_credentials.py (URLs parsed by SQLAlchemy and urllib); text without "://" holds
+  # no URL and is printed as it is, without starting Python. The text goes through the
+  # environment, not the command line (ps shows arguments).
+  local text="$*" out
+  if [[ "$text" != *://* ]]; then
+    printf '%s' "$text"
+    return 0
+  fi
+  if out=$(DP02_REDACT_TEXT=$text python3 "$DP02_HOME/py/url_credentials.py" redact 2>/dev/null); then
+    printf '%s' "$out"
+  else
+    # No Python to parse them: hide every URL whole.
+    printf '%s' "$text" | sed -E 's#://[^[:space:]]*#://***#g'
+  fi
 }
 
 dp02_usage_exit() {
@@ -221,12 +234,27 @@ dp02_require_positive_int() {
   [[ "${!name:-}" =~ ^[1-9][0-9]*$ ]] || dp02_die "$name=${!name:-} is not a positive whole number. Set $name to 1 or more."
 }
 
+dp02_require_no_password() {
+  # The named settings carry no password, in any form a URL can carry one: the rule of
+  # py/url_credentials.py (its one home), which reads the values from the environment.
+  # A value without "://" is no URL and carries none: no Python is started for those.
+  local name urls=() msg status=0
+  for name in "$@"; do
+    [[ "${!name:-}" != *://* ]] || urls+=("$name")
+  done
+  ((${#urls[@]})) || return 0
+  msg=$(python3 "$DP02_HOME/py/url_credentials.py" check "${urls[@]}" 2>&1) || status=$?
+  case "$status" in
+    0) return 0 ;;
+    2) [[ -n "$msg" ]] && dp02_die "$(printf '%s' "$msg" | tr '\n' ' ' | sed 's/ $//')" ;;
+  esac
+  dp02_die "the settings ${urls[*]} could not be checked for a password (py/url_credentials.py exit $status): is python3 the runtime's Python (make install, or the stack)?"
+}
+
 dp02_require_registry_url() {
   # REGISTRY_DB is empty (SQLite) or a PostgreSQL URL without a password.
   [[ -z "$REGISTRY_DB" ]] && return 0
-  if [[ "$REGISTRY_DB" =~ ^[a-z0-9+]+://[^/@]*:[^/@]*@ ]]; then
-    dp02_die "REGISTRY_DB=$(dp02_redact "$REGISTRY_DB") carries a password. Passwords must never be in a URL or in .env: remove it from REGISTRY_DB and put it in a db-auth file (mode 600) named by LSST_DB_AUTH or at ~/.lsst/db-auth.yaml, with an entry {url: ..., username: ..., password: ...}."
-  fi
+  dp02_require_no_password REGISTRY_DB
   # A bare postgresql:// means psycopg (v3) to SQLAlchemy 2; daf_butler needs psycopg2.
   [[ "$REGISTRY_DB" =~ ^postgresql\+psycopg2:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver, and SQLAlchemy 2 reads a bare postgresql:// as psycopg v3)."
 }
