@@ -199,12 +199,23 @@ def test_export_does_not_parse(tree: Path, tmp_path: Path) -> None:
 def test_extra_refcat(tree: Path, tmp_path: Path) -> None:
     refcats = tree / "refcats" / "cal_ref_cat"
     count = len(list(refcats.iterdir()))
-    (refcats / "131072.fits").write_bytes(b"")
+    shutil.copy(sorted(refcats.iterdir())[0], refcats / "131072.fits")
     status, report, _ = run(tree, tmp_path, expected_refcats=str(count))
     assert status == 1
     check = by_name(report, "refcat.count")
     assert check["details"] == {"expected": count, "found": count + 1}
     assert f"EXPECTED_REFCATS={count}" in check["summary"]
+
+
+def test_empty_refcat_is_bad_and_not_counted(tree: Path, tmp_path: Path) -> None:
+    refcats = tree / "refcats" / "cal_ref_cat"
+    count = len(list(refcats.iterdir()))
+    (refcats / "131072.fits").write_bytes(b"")
+    status, report, _ = run(tree, tmp_path, expected_refcats=str(count))
+    assert status == 1
+    assert by_name(report, "refcat.count")["status"] == "ok"
+    check = by_name(report, "refcat.files")
+    assert check["details"]["bad"] == ["131072.fits (empty, 0 bytes)"]
 
 
 def test_refcat_names(tree: Path, tmp_path: Path) -> None:
