@@ -164,8 +164,13 @@ dp02_load_config() {
   # Lowest precedence first, so that later files overwrite earlier ones.
   _dp02_read_env_file "$DP02_HOME/etc/defaults.env" _DP02_FILE_VALUES
   _dp02_read_env_file "$profile_file" _DP02_FILE_VALUES
+  # The keys of the settings file, for the unknown-key warnings of dp02_check_settings.
+  DP02_ENV_FILE=
+  DP02_ENV_FILE_KEYS=
+  [[ ! -f "$env_file" ]] || DP02_ENV_FILE=$env_file
   for key in "${!env_values[@]}"; do
     _DP02_FILE_VALUES[$key]=${env_values[$key]}
+    DP02_ENV_FILE_KEYS+="$key "
   done
   _DP02_FILE_VALUES[PROFILE]=$profile
   for name in "${DP02_SETTINGS[@]}"; do
@@ -257,6 +262,21 @@ dp02_require_registry_url() {
   dp02_require_no_password REGISTRY_DB
   # A bare postgresql:// means psycopg (v3) to SQLAlchemy 2; daf_butler needs psycopg2.
   [[ "$REGISTRY_DB" =~ ^postgresql\+psycopg2:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver, and SQLAlchemy 2 reads a bare postgresql:// as psycopg v3)."
+}
+
+dp02_check_settings() {
+  # Validate every setting at once, before anything runs (py/check_settings.py): type,
+  # range and allowed values, TRANSFER against the runtime's butler, passwords in URLs;
+  # a key of the settings file that is no setting gets a warning naming the closest one.
+  # It only reads (values from the environment), so it runs in a dry run too.
+  local status=0
+  python3 "$DP02_HOME/py/check_settings.py" --prog "$DP02_SCRIPT" --env-file "${DP02_ENV_FILE:-}" \
+    --env-file-keys "${DP02_ENV_FILE_KEYS:-}" "${DP02_SETTINGS[@]}" || status=$?
+  case "$status" in
+    0) return 0 ;;
+    2) dp02_die "the settings above are not valid, so nothing was run: fix them in ${DP02_ENV_FILE:-your .env} or on the command line (make ... NAME=VALUE); .env.example explains each setting." ;;
+    *) dp02_die "the settings could not be checked (py/check_settings.py exit $status): is python3 the runtime's Python ('make install', or the stack set up)?" ;;
+  esac
 }
 
 dp02_is_sqlite() {
