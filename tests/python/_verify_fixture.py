@@ -67,6 +67,16 @@ def write_refcat_table(top: Path, path: Path) -> int:
     return len(names)
 
 
+def write_truth_table(top: Path, tracts: list[int], path: Path) -> None:
+    """Write the truth table (ECSV: filename, skymap, tract) as the truth-summary step does."""
+    directory = top / "truth_summary" / "truth_parquet"
+    lines = ["# %ECSV 1.0", "# ---", "# datatype:", "# - {name: filename, datatype: string}",
+             "# - {name: skymap, datatype: string}", "# - {name: tract, datatype: int64}",
+             "# schema: astropy-2.0", "filename skymap tract"]
+    lines += [f"{directory / f'truth_patchint_tract{t}.parq'} DC2 {t}" for t in tracts]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None:
     """Build the repository ``repo`` from the miniature tree ``top``.
 
@@ -122,6 +132,7 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
     region = Box(LonLat.fromDegrees(50, -45), LonLat.fromDegrees(75, -27))
     registry.insertDimensionData("tract", *[{"skymap": "DC2", "id": t, "region": region}
                                             for t in tracts])
+    write_truth_table(top, tracts, state_dir / "truth-summary.ecsv")
     truth_type = DatasetType(s["TRUTH_DATASET_TYPE"], ["skymap", "tract"], "DataFrame",
                              universe=universe)
     registry.registerDatasetType(truth_type)
