@@ -412,7 +412,7 @@ def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
 
     # Every raw file of every visit directory, JOBS processes at a time.
     step = input_files.sample_step(n_visits, fits_sample)
-    if n_visits >= PARALLEL_VISITS:
+    if n_visits >= PARALLEL_VISITS and input_files.astropy_problem() is None:
         from astropy.io import fits  # noqa: F401 - imported once, before the workers fork
     scans = input_files.run_parallel(
         scan_visit, [(os.path.join(raw, v), i, step) for i, v in enumerate(visit_paths)],
@@ -1229,6 +1229,13 @@ def main(argv: list[str] | None = None) -> int:
     jobs = max(1, args.jobs)
     t0 = time.time()
     report = Report()
+    astropy = input_files.astropy_problem()
+    if astropy:
+        report.add("runtime.astropy", ERROR,
+                   f"astropy cannot be imported by {sys.executable} ({astropy}), and "
+                   "check-inputs reads the FITS files with it (their sizes were checked, not "
+                   "their contents). Run the build with the runtime's Python ('make install' "
+                   "for .venv, or the stack set up), with a HOME it can write to.")
     usable = check_trees(report, {"DP02_RAW": args.raw, "DP02_CALIB": args.calib,
                                   "DP02_REFCATS": args.refcats, "DP02_SKYMAP": args.skymap_dir})
     if usable["DP02_RAW"]:

@@ -63,9 +63,9 @@ def whole(minimum: int, maximum: int | None = None, empty: bool = False) -> Chec
             return None
         if not re.fullmatch(r"[0-9]+", value):
             what = "empty or a whole number" if empty else "a whole number"
-            return (f"{name}={value} is not a whole number. Set {name} to {what}"
-                    f"{f' from {minimum}' if minimum else ''}"
-                    f"{f' to {maximum}' if maximum is not None else ''}.")
+            span = (f" from {minimum} to {maximum}" if maximum is not None else
+                    f" from {minimum} up" if minimum else "")
+            return f"{name}={value} is not a whole number. Set {name} to {what}{span}."
         number = int(value)
         if number < minimum or (maximum is not None and number > maximum):
             span = f"{minimum} to {maximum}" if maximum is not None else f"{minimum} or more"

@@ -125,6 +125,23 @@ def entry_problem(entry: os.DirEntry, fits: bool) -> tuple[str | None, int]:
     return problem, st.st_size
 
 
+_FITS_READS = True
+"""False when astropy cannot be imported (`astropy_problem`): FITS files are then only
+checked by their size."""
+
+
+def astropy_problem() -> str | None:
+    """Import astropy.io.fits; return why it fails (and stop FITS reads), or `None`."""
+    global _FITS_READS
+    try:
+        from astropy.io import fits  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - ImportError, or its config dir unwritable
+        _FITS_READS = False
+        return f"{type(exc).__name__}: {exc}"
+    _FITS_READS = True
+    return None
+
+
 def fits_problem(path: str) -> str | None:
     """Open a FITS file with astropy: every header, and every HDU's data within the file.
 
@@ -138,6 +155,8 @@ def fits_problem(path: str) -> str | None:
     problem : `str` or `None`
         Why astropy does not read it as a complete FITS file, or `None`.
     """
+    if not _FITS_READS:
+        return None
     import warnings
 
     from astropy.io import fits
@@ -269,6 +288,8 @@ def run_parallel(func: Callable[[Any], Any], items: Sequence[Any], jobs: int,
 def fits_problems(paths: Iterable[str], jobs: int) -> dict[str, str]:
     """Run `fits_problem` on files, in ``jobs`` processes; return the problems by path."""
     paths = list(paths)
+    if not _FITS_READS:
+        return {}
     if paths:
         from astropy.io import fits  # noqa: F401 - imported once, before the workers fork
     results = run_parallel(fits_problem, paths, jobs, min_items=32)

@@ -144,6 +144,9 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
                            universe=universe)
     registry.registerDatasetType(raw_type)
     registry.registerRun(s["RAW_COLLECTION"])
+    if _has(universe, "visit_system"):  # daf_butler 23: each visit names its visit system
+        registry.syncDimensionData("visit_system", {"instrument": instrument, "id": 0,
+                                                    "name": "one-to-one"})
     for year in years:
         for visit_dir in sorted((top / "raw" / year).iterdir()):
             index = json.loads((visit_dir / "_index.json").read_text())
