@@ -269,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         arguments.
     """
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
     if args[:1] == ["redact"] and len(args) == 1:
         sys.stdout.write(redact(os.environ.get("DP02_REDACT_TEXT", "")))
         return 0
