@@ -13,8 +13,10 @@ form a URL can carry it:
 The URL is parsed with SQLAlchemy's ``make_url`` (the parser daf_butler uses) and with
 ``urllib.parse.urlsplit``; a password found by either counts. The two disagree on
 passwords holding ``@``, ``/``, ``#`` or ``?`` that are not percent-encoded, so asking
-both catches each form. A URL that neither can parse while it holds an ``@`` after
-``://`` is treated as carrying one.
+both catches each form. A URL that SQLAlchemy cannot parse while it holds an ``@`` outside
+what urllib took for its user information is treated as carrying one. Without SQLAlchemy
+(a host whose ``python3`` only runs ``bin/container``: the standard library suffices)
+that last rule stands in for it.
 
 Messages name the user and the host, never any part of the password: when the URL holds
 more than one ``@`` the host cannot be told apart from the password, and it is not named.
@@ -136,7 +138,10 @@ def inspect_url(url: str) -> UrlCredentials:
         return UrlCredentials(True, user, host, "user information")
     if _query_keys(sa_url, parts) & PASSWORD_QUERY_KEYS:
         return UrlCredentials(True, user, host, "query")
-    if sa_url is None and "@" in after_scheme:
+    # SQLAlchemy could not parse it (or is not installed: a host that only runs the
+    # container), and an '@' lies outside what urllib took for the user information: a
+    # password holding '/', '#' or '?' unencoded may be there.
+    if sa_url is None and "@" in after_scheme and (parts is None or "@" not in parts.netloc):
         return UrlCredentials(True, user, None, "unparsable")
     return UrlCredentials(False, user, host, "")
 
@@ -154,6 +159,8 @@ def describe(credentials: UrlCredentials) -> str:
     text : `str`
         E.g. ``user 'dp02' at host 'dbhost'``.
     """
+    if credentials.where == "unparsable":
+        return "a user and host that cannot be told apart from the password"
     who = f"user {credentials.user!r}" if credentials.user else "no user name"
     if credentials.host:
         return f"{who} at host {credentials.host!r}"

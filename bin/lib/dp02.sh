@@ -248,6 +248,7 @@ dp02_require_no_password() {
     [[ "${!name:-}" != *://* ]] || urls+=("$name")
   done
   ((${#urls[@]})) || return 0
+  command -v python3 >/dev/null 2>&1 || dp02_die "${urls[*]} must be checked for a password before anything runs, and python3 is not on PATH: install python3 (its standard library suffices) or run 'make install', or set up the stack."
   msg=$(python3 "$DP02_HOME/py/url_credentials.py" check "${urls[@]}" 2>&1) || status=$?
   case "$status" in
     0) return 0 ;;

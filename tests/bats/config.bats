@@ -102,3 +102,13 @@ setup() { common_setup; }
   run bash -c "source '$ROOT/bin/lib/dp02.sh'; DP02_HOME=/nonexistent; dp02_redact \"\$1\"" _ "x https://u:Zq9@h/p y"
   [ "$output" = "x https://*** y" ]
 }
+
+@test "settings: without python3 a URL cannot be checked, and nothing runs" {
+  mkdir -p "$BATS_TEST_TMPDIR/nopython"
+  local c
+  for c in bash env sh dirname basename cat sed awk tr grep mktemp mv mkdir date git id stat cut rm head tail sort flock readlink wc; do ln -sf "$(command -v "$c")" "$BATS_TEST_TMPDIR/nopython/$c"; done
+  REGISTRY_DB='postgresql+psycopg2://dp02@db.example/x' PATH="$BATS_TEST_TMPDIR/nopython" run "$ROOT/bin/create"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"REGISTRY_DB must be checked for a password before anything runs, and python3 is not on PATH"* ]]
+  [ ! -s "$BUTLER_DOUBLE_LOG" ]
+}

@@ -54,19 +54,35 @@ print(json.dumps(out))
 """
 
 
-@pytest.fixture(scope="module", params=runtimes.NAMES)
-def results(request: pytest.FixtureRequest) -> list[dict]:
-    """The module's answers for every case, computed by that runtime's Python."""
+SYSTEM_PYTHON = "/usr/bin/python3"
+"""A Python without SQLAlchemy: a host that only runs the container."""
+
+
+def python_of(name: str) -> str:
+    if name != "system-python":
+        return runtimes.python(name)
+    probe = subprocess.run([SYSTEM_PYTHON, "-c", "import sqlalchemy"], capture_output=True,
+                           check=False) if Path(SYSTEM_PYTHON).exists() else None
+    if probe is None or probe.returncode == 0:
+        pytest.skip(f"no Python without SQLAlchemy at {SYSTEM_PYTHON}")
+    return SYSTEM_PYTHON
+
+
+@pytest.fixture(scope="module", params=[*runtimes.NAMES, "system-python"])
+def results(request: pytest.FixtureRequest) -> tuple[str, list[dict]]:
+    """The module's answers for every case, computed by that runtime's Python (or by a
+    Python without SQLAlchemy)."""
     proc = subprocess.run(
-        [runtimes.python(request.param), "-c", SCRIPT, str(ROOT / "py"),
+        [python_of(request.param), "-c", SCRIPT, str(ROOT / "py"),
          json.dumps([c[0] for c in CASES])], capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout)
+    return request.param, json.loads(proc.stdout)
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[c[0] for c in CASES])
-def test_password_found_and_never_shown(results: list[dict], index: int) -> None:
+def test_password_found_and_never_shown(results: tuple[str, list[dict]], index: int) -> None:
     url, password, user, host = CASES[index]
-    got = results[index]
+    python, answers = results
+    got = answers[index]
     assert got["password"] is password
     redacted = got["redacted"]
     assert redacted.endswith("'\nnext line")
@@ -79,6 +95,11 @@ def test_password_found_and_never_shown(results: list[dict], index: int) -> None
     assert url not in refusal
     assert refusal.startswith("REGISTRY_DB carries a password")
     assert "db-auth" in refusal
+    if "cannot be parsed" in refusal:
+        # Without SQLAlchemy, a password holding / # ? is only known to be possible.
+        assert python == "system-python" or url.endswith("notaport/reg")
+        assert "a user and host that cannot be told apart" in refusal
+        return
     if user:
         assert f"user {user!r}" in refusal
     if host:
