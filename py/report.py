@@ -143,10 +143,19 @@ def registry_description(registry_db: str, repo: str, namespace: str = "") -> di
                                                                  scheme or "unknown")
     credentials = url_credentials.inspect_url(registry_db)
     if credentials.password:
-        # Refused before any step runs; should one get here, no part of it is described
-        # but the host (when it can be told apart from the password).
-        return {"kind": kind, "driver": scheme, "host": credentials.host or "", "port": None,
-                "database": "", "namespace": namespace}
+        # Refused before any step runs; should one get here, it is described from what
+        # SQLAlchemy parses, and only when its host can be told apart from the password.
+        port, database = None, ""
+        if credentials.host:
+            try:
+                from sqlalchemy.engine import make_url
+
+                parsed = make_url(registry_db)
+                port, database = parsed.port, parsed.database or ""
+            except Exception:  # noqa: BLE001 - not parsable: described by its host alone
+                pass
+        return {"kind": kind, "driver": scheme, "host": credentials.host or "", "port": port,
+                "database": database, "namespace": namespace}
     parts = urlsplit(registry_db)
     try:
         port = parts.port
