@@ -21,6 +21,9 @@ writes into the inputs, and reports every problem at once:
   names are skipped by the refcat table and listed) and is a complete FITS file
   astropy reads (a dangling link or a directory of that name is no refcat file);
   with ``EXPECTED_REFCATS``, the count of those complete files;
+- truth summary (``--truth-dir``, with ``TRUTH_SUMMARY=yes``): ``truth_parquet/`` holds
+  ``truth_patchint_tract<N>.parq`` files, each readable and a Parquet file whose footer
+  pyarrow reads (a file cut short loses its footer);
 - the sky map config exists and sets ``config.name``;
 - ``REPO`` and ``STATE_DIR`` can be written and have free space;
 - with a PostgreSQL registry, ``bin/db-check`` passes.
@@ -58,6 +61,7 @@ REPORT_VERSION = 1
 VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
 RAW_FILE_RE = re.compile(r"^lsst_a_.*\.fits$")
 REFCAT_NAME_RE = re.compile(r"^([0-9]{6})\.fits$")
+TRUTH_NAME_RE = re.compile(r"^truth_patchint_tract([0-9]+)\.parq$")
 SKYMAP_NAME_RE = re.compile(r"""^\s*config\.name\s*=\s*(['"])(.+?)\1""", re.MULTILINE)
 
 HTM7_MIN = 8 * 4**7
@@ -984,6 +988,86 @@ def check_refcats(report: Report, refcats: str, expected: int | None, jobs: int 
 
 
 # ---------------------------------------------------------------------------
+# Truth summary
+# ---------------------------------------------------------------------------
+
+
+def parquet_problem(path: str) -> str | None:
+    """Read a Parquet file's footer with pyarrow; return why it cannot, or `None`."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError: not a complete file
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"pyarrow cannot read it as Parquet ({text})"
+    return None
+
+
+def check_truth(report: Report, truth_dir: str) -> None:
+    """Check the truth summary tree (``TRUTH_SUMMARY=yes``): its Parquet files, complete.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    truth_dir : `str`
+        ``DP02_TRUTH_SUMMARY``.
+    """
+    problem = readable_dir(truth_dir)
+    if problem is not None:
+        report.add("truth.files", ERROR,
+                   f"DP02_TRUTH_SUMMARY={truth_dir} {problem}. Point it at the truth summary "
+                   "(truth_parquet/truth_patchint_tract<N>.parq), or set TRUTH_SUMMARY=no to "
+                   "build without it.", path=truth_dir)
+        return
+    directory = os.path.join(truth_dir, "truth_parquet")
+    try:
+        names = sorted(n for n in os.listdir(directory) if TRUTH_NAME_RE.match(n))
+    except OSError as exc:
+        names = []
+        problem = exc.strerror
+    if not names:
+        report.add("truth.files", ERROR,
+                   f"{directory} holds no truth_patchint_tract<N>.parq file"
+                   f"{f' ({problem})' if problem else ''}. Point DP02_TRUTH_SUMMARY at the "
+                   "truth summary, or set TRUTH_SUMMARY=no to build without it.")
+        return
+    bad: list[str] = []
+    sound: list[str] = []
+    for name in names:
+        why, _size = input_files.stat_problem(os.path.join(directory, name), fits=False)
+        if why:
+            bad.append(f"{name} ({why})")
+        else:
+            sound.append(name)
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except Exception:  # noqa: BLE001 - no pyarrow: the files are checked by their stat only
+        opened = 0
+    else:
+        opened = len(sound)
+        for name in sound:
+            why = parquet_problem(os.path.join(directory, name))
+            if why:
+                bad.append(f"{name} ({why})")
+    csv_path = os.path.join(truth_dir, "truth_tables.csv")
+    if os.path.lexists(csv_path):
+        why, _size = input_files.stat_problem(csv_path, fits=False)
+        if why:
+            bad.append(f"truth_tables.csv ({why})")
+    report.figures["truth_files"] = len(names)
+    if bad:
+        report.add("truth.files", ERROR,
+                   f"{len(bad)} truth summary files under DP02_TRUTH_SUMMARY={truth_dir} are "
+                   f"not complete, readable files: {listed(sorted(bad), 10)}. {file_fix(bad)}",
+                   bad=sorted(bad), files=len(names))
+    else:
+        report.add("truth.files", OK, f"all {len(names)} truth files are readable, complete "
+                   f"Parquet files (pyarrow read {opened} footers)", files=len(names))
+
+
+# ---------------------------------------------------------------------------
 # Sky map, output places, database
 # ---------------------------------------------------------------------------
 
@@ -1194,6 +1278,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--visit-list", default="", help="VISIT_LIST (empty: not checked)")
     parser.add_argument("--expected-visits", default="", help="EXPECTED_VISITS (may be empty)")
     parser.add_argument("--expected-refcats", default="", help="EXPECTED_REFCATS (may be empty)")
+    parser.add_argument("--truth-dir", default="",
+                        help="DP02_TRUTH_SUMMARY, with TRUTH_SUMMARY=yes (empty: not checked)")
     parser.add_argument("--repo", required=True, help="REPO")
     parser.add_argument("--state-dir", required=True, help="STATE_DIR")
     parser.add_argument("--registry-db", default="", help="REGISTRY_DB (non-empty: run db-check)")
@@ -1259,6 +1345,8 @@ def main(argv: list[str] | None = None) -> int:
         check_calibs(report, args.calib, jobs, fits_sample)
     if usable["DP02_REFCATS"]:
         check_refcats(report, args.refcats, expected_refcats, jobs)
+    if args.truth_dir:
+        check_truth(report, args.truth_dir)
     check_skymap(report, args.skymap_config)
     check_outputs(report, {"REPO": args.repo, "STATE_DIR": args.state_dir}, args.min_free_gb)
     check_database(report, args.registry_db, args.db_check)

@@ -201,11 +201,18 @@ def calib_file_dangling(tree: Path) -> list[str]:
     return [f"{rel(tree, victim, 'calib')} (a dangling symbolic link", "calib.files"]
 
 
+def truth_file_cut(tree: Path) -> list[str]:
+    victim = sorted((tree / "truth_summary" / "truth_parquet").glob("*.parq"))[0]
+    cut(victim, victim.stat().st_size // 2)
+    return [f"{victim.name} (pyarrow cannot read it as Parquet", "truth.files"]
+
+
 FILE_CASES: dict[str, Callable[[Path], list[str]]] = {
     "raw-empty": raw_empty, "raw-half": raw_half, "raw-odd-size": raw_odd_size,
     "raw-not-fits": raw_not_fits, "raw-dangling-link": raw_dangling,
     "raw-directory": raw_directory, "index-empty": index_empty,
-    "calib-file-empty": calib_file_empty, "calib-file-dangling-link": calib_file_dangling}
+    "calib-file-empty": calib_file_empty, "calib-file-dangling-link": calib_file_dangling,
+    "truth-file-cut": truth_file_cut}
 REFCAT_CASES: dict[str, Callable[[Path, int], list[str]]] = {
     "refcat-dangling-link": refcat_dangling, "refcat-directory": refcat_directory,
     "refcat-half": refcat_half, "refcat-empty": refcat_empty}
@@ -455,6 +462,17 @@ def test_bad_settings_stop_a_dry_run_at_once(mini_tree: Path, tmp_path: Path,
                               status=2)
     assert "check_inputs.py" not in console and "butler create" not in console
     assert not build.state.exists() or not any(build.state.rglob("*.done"))
+    assert_unchanged(mini_tree, before)
+
+
+def test_truth_summary_elsewhere(mini_tree: Path, tmp_path: Path, runtime: str) -> None:
+    """A typo in DP02_TRUTH_SUMMARY stops check-inputs, not truth-summary after the raws."""
+    build = Build(tmp_path, mini_tree, runtime=runtime)
+    before = checksums(mini_tree)
+    result = check_inputs(build, env={"DP02_TRUTH_SUMMARY": str(mini_tree / "truth_sumary")})
+    refused_by_make(result, build, "check-inputs",
+                    f"DP02_TRUTH_SUMMARY={mini_tree / 'truth_sumary'} does not exist",
+                    "set TRUTH_SUMMARY=no", status=1)
     assert_unchanged(mini_tree, before)
 
 

@@ -385,3 +385,20 @@ def test_raws_checked_in_processes(tree: Path, tmp_path: Path,
         assert check["details"]["opened_by_astropy"] == 11
         assert f"{page.relative_to(tree / 'raw')} (astropy cannot read it as FITS" in \
             check["summary"]
+
+
+def test_truth_summary_files(tree: Path, tmp_path: Path) -> None:
+    truth = tree / "truth_summary"
+    status, report, _ = run(tree, tmp_path, truth_dir=str(truth))
+    assert status == 0
+    assert by_name(report, "truth.files")["status"] == "ok"
+    files = sorted((truth / "truth_parquet").glob("*.parq"))
+    files[0].write_bytes(files[0].read_bytes()[:100])
+    files[1].write_bytes(b"")
+    status, report, _ = run(tree, tmp_path, truth_dir=str(truth))
+    assert status == 1
+    bad = by_name(report, "truth.files")["details"]["bad"]
+    assert bad[0].startswith(f"{files[0].name} (pyarrow cannot read it as Parquet (")
+    assert bad[1] == f"{files[1].name} (empty, 0 bytes)"
+    status, report, _ = run(tree, tmp_path, truth_dir=str(tmp_path / "elsewhere"))
+    assert "set TRUTH_SUMMARY=no" in by_name(report, "truth.files")["summary"]
