@@ -47,6 +47,8 @@ SLURM_TIME = re.compile(r"\A(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+
                         r"|\d+-\d+:\d{1,2}:\d{1,2}|infinite|unlimited|UNLIMITED)\Z")
 SLURM_MEM = re.compile(r"\A\d+[KMGT]?\Z")
 COLLECTION_FORBIDDEN = set(" \t,*?[]")
+MAX_MINI_YEARS = 9
+"""make_mini_inputs.py's MAX_YEARS (the years its calibrations' validity ranges cover)."""
 
 Check = Callable[[str, str, Mapping[str, str]], "str | None"]
 
@@ -250,7 +252,7 @@ CHECKS: dict[str, Check] = {
     "EXPECTED_VISITS": whole(0, empty=True),
     "EXPECTED_REFCATS": whole(0, empty=True),
     "FITS_SAMPLE": fits_sample,
-    "MINI_YEARS": whole(1, 5),
+    "MINI_YEARS": whole(1, MAX_MINI_YEARS),
     "MINI_VISITS": whole(1),
     "MINI_PIXELS": whole(0, 4096),
     "RAW_YEARS": raw_years,

@@ -123,3 +123,9 @@ def test_main_prints_and_exits_2(monkeypatch: pytest.MonkeyPatch,
     err = capsys.readouterr().err
     assert "check-inputs: warning: JOBZ in x.env" in err
     assert "check-inputs: error: JOBS=0" in err
+
+
+def test_mini_years_limit_is_make_mini_inputs() -> None:
+    import make_mini_inputs
+
+    assert check_settings.MAX_MINI_YEARS == make_mini_inputs.MAX_YEARS
