@@ -7,13 +7,23 @@ writes into the inputs, and reports every problem at once:
 - raws: each year of ``RAW_YEARS`` is present; visit directories are named with
   8 digits and each holds at least one ``lsst_a_*.fits`` file and an
   ``_index.json`` (a missing index is a warning: ingest is slower, and
-  ``make raw-indexes`` writes them); with ``VISIT_LIST``, the visits missing
-  from the tree and the extra ones; with ``EXPECTED_VISITS``, the count;
-- calibrations: ``export.yaml`` parses, its format version is one the stack
-  reads, and every file it names exists (relative to ``DP02_CALIB``);
+  ``make raw-indexes`` writes them); every raw file is a regular file readable by
+  this user, of whole 2880-byte FITS blocks, and astropy reads completely (every
+  header, every HDU's data within the file) those whose size stands out in their
+  visit directory and a sample of ``FITS_SAMPLE`` (`input_files`); with
+  ``VISIT_LIST``, the visits missing from the tree and the extra ones; with
+  ``EXPECTED_VISITS``, the count;
+- calibrations: ``export.yaml`` parses, is complete (at least one dataset, every
+  record whole, every calibration dataset certified: a file cut short loses its end)
+  and its format version is one the stack reads; every file it names exists, is
+  readable and complete (FITS: as the raws), and no other file lies in the tree;
 - refcats: every file of ``cal_ref_cat/`` is named ``<htm7 id>.fits`` (other
-  names are skipped by the refcat table and listed); with ``EXPECTED_REFCATS``,
-  the count;
+  names are skipped by the refcat table and listed) and is a complete FITS file
+  astropy reads (a dangling link or a directory of that name is no refcat file);
+  with ``EXPECTED_REFCATS``, the count of those complete files;
+- truth summary (``--truth-dir``, with ``TRUTH_SUMMARY=yes``): ``truth_parquet/`` holds
+  ``truth_patchint_tract<N>.parq`` files, each readable and a Parquet file whose footer
+  pyarrow reads (a file cut short loses its footer);
 - the sky map config exists and sets ``config.name``;
 - ``REPO`` and ``STATE_DIR`` can be written and have free space;
 - with a PostgreSQL registry, ``bin/db-check`` passes.
@@ -22,9 +32,11 @@ Output: a table on stdout (and in ``--table``), and a JSON report (``--report``)
 both written atomically. Exit status 1 when any check has an error, 0 otherwise
 (warnings included), 2 for bad arguments.
 
-Speed matters (the full DP0.2 layout has 19,852 visit directories): directories
-are listed with `os.scandir`, index files are only looked up, never parsed, and
-no subprocess is started per file.
+Speed matters (the full DP0.2 layout has 19,852 visit directories and 3.75 million
+raws): directories are listed with `os.scandir`, each raw costs one ``stat`` and one
+``access``, index files are only looked up, never parsed, astropy opens only the raws
+whose size stands out and a sample, and from 200 visit directories on the work is
+spread over ``JOBS`` processes.
 """
 
 from __future__ import annotations
@@ -34,11 +46,13 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
 from typing import Any
 
+import input_files
 from atomic_write import write_text
 from export_yaml import load_export
 
@@ -47,6 +61,7 @@ REPORT_VERSION = 1
 VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
 RAW_FILE_RE = re.compile(r"^lsst_a_.*\.fits$")
 REFCAT_NAME_RE = re.compile(r"^([0-9]{6})\.fits$")
+TRUTH_NAME_RE = re.compile(r"^truth_patchint_tract([0-9]+)\.parq$")
 SKYMAP_NAME_RE = re.compile(r"""^\s*config\.name\s*=\s*(['"])(.+?)\1""", re.MULTILINE)
 
 HTM7_MIN = 8 * 4**7
@@ -66,6 +81,12 @@ daf_butler 30 writes and reads 1.0.2, so every 1.0.x export reads on both.
 
 MAX_LISTED = 20
 """How many names a message lists before saying "and N more"."""
+
+DEFAULT_FITS_SAMPLE = 200
+"""Raws (and FITS calibrations) astropy opens besides the suspicious ones (``FITS_SAMPLE``)."""
+
+PARALLEL_VISITS = 200
+"""From this many visit directories on, the raw files are checked in ``JOBS`` processes."""
 
 ERROR = "error"
 WARNING = "warning"
@@ -133,6 +154,35 @@ def listed(names: list[Any], limit: int = MAX_LISTED) -> str:
     return shown
 
 
+def file_fix(bad: list[str]) -> str:
+    """Return what to do about files named with their problem (``"path (why)"``).
+
+    Parameters
+    ----------
+    bad : `list` [`str`]
+        Entries as the checks list them.
+
+    Returns
+    -------
+    fix : `str`
+        One or two sentences, for the kinds of problem present.
+    """
+    text = " ".join(bad)
+    fixes = []
+    if "not readable by this user" in text:
+        fixes.append("Make the unreadable ones readable by the user who runs the build "
+                     "(chmod a+r, or fix their owner or group).")
+    if any(word in text for word in ("bytes", "truncated", "astropy", "empty")):
+        fixes.append("Copy the truncated or damaged ones again from the source (an "
+                     "interrupted copy or a full disk leaves such files), then run "
+                     "'make check-inputs' again.")
+    if any(word in text for word in ("dangling", "directory", "regular", "missing",
+                                     "examined")):
+        fixes.append("Replace the links, directories and special files by the files they "
+                     "stand for, or remove them.")
+    return " ".join(fixes)
+
+
 # ---------------------------------------------------------------------------
 # Trees
 # ---------------------------------------------------------------------------
@@ -184,36 +234,8 @@ def check_trees(report: Report, trees: dict[str, str]) -> dict[str, bool]:
 # ---------------------------------------------------------------------------
 
 
-def scan_visit_dir(path: str) -> tuple[bool, bool]:
-    """Tell whether a visit directory has an index file and a raw file.
-
-    Stops listing as soon as both are found, so a full DP0.2 visit directory
-    (about 189 raws) is usually not listed to the end.
-
-    Parameters
-    ----------
-    path : `str`
-        The visit directory.
-
-    Returns
-    -------
-    has_index, has_raw : `tuple` [`bool`, `bool`]
-    """
-    has_index = has_raw = False
-    with os.scandir(path) as it:
-        for entry in it:
-            name = entry.name
-            if name == "_index.json":
-                has_index = True
-            elif not has_raw and name.startswith("lsst_a_") and name.endswith(".fits"):
-                has_raw = True
-            if has_index and has_raw:
-                break
-    return has_index, has_raw
-
-
 def scan_year(year_dir: str) -> dict[str, Any]:
-    """List one year directory of raws.
+    """List one year directory of raws (its entries only, not the visit directories).
 
     Parameters
     ----------
@@ -224,38 +246,95 @@ def scan_year(year_dir: str) -> dict[str, Any]:
     -------
     scan : `dict`
         ``visits`` (8-digit directory names), ``bad_dirs`` (other directories),
-        ``other_files`` (plain files), ``no_index``, ``no_raw``, ``unreadable``
-        (visit directories, by name).
+        ``other_files`` (plain files), sorted.
     """
     visits: list[str] = []
     bad_dirs: list[str] = []
     other_files: list[str] = []
-    no_index: list[str] = []
-    no_raw: list[str] = []
-    unreadable: list[str] = []
     with os.scandir(year_dir) as it:
-        entries = [(e.name, e.path, e.is_dir()) for e in it]
-    for name, path, is_dir in entries:
+        entries = [(e.name, e.is_dir()) for e in it]
+    for name, is_dir in entries:
         if not is_dir:
             other_files.append(name)
-            continue
-        if not VISIT_DIR_RE.match(name):
+        elif VISIT_DIR_RE.match(name):
+            visits.append(name)
+        else:
             bad_dirs.append(name)
-            continue
-        visits.append(name)
-        try:
-            has_index, has_raw = scan_visit_dir(path)
-        except OSError:
-            unreadable.append(name)
-            continue
-        if not has_index:
-            no_index.append(name)
-        if not has_raw:
-            no_raw.append(name)
-    for items in (visits, bad_dirs, other_files, no_index, no_raw, unreadable):
+    for items in (visits, bad_dirs, other_files):
         items.sort()
-    return {"visits": visits, "bad_dirs": bad_dirs, "other_files": other_files,
-            "no_index": no_index, "no_raw": no_raw, "unreadable": unreadable}
+    return {"visits": visits, "bad_dirs": bad_dirs, "other_files": other_files}
+
+
+def scan_visit(task: tuple[str, int, int]) -> dict[str, Any]:
+    """Check one visit directory: its index file and every raw file in it.
+
+    Every ``lsst_a_*.fits`` file gets `input_files.entry_problem` (regular, readable,
+    whole FITS blocks); astropy then opens the files whose size stands out in the visit
+    (`input_files.suspicious`) and the one the sample picks, if any. Module-level, so
+    that a process pool can run it.
+
+    Parameters
+    ----------
+    task : `tuple` [`str`, `int`, `int`]
+        The visit directory, its position among all visit directories (sorted), and the
+        sample step (`input_files.sample_step`; 0: astropy opens every raw).
+
+    Returns
+    -------
+    scan : `dict`
+        ``unreadable`` (the directory cannot be listed), ``has_index``, ``index_problem``,
+        ``raws`` (count), ``problems`` (``[name, why]`` pairs) and ``opened`` (files
+        astropy opened).
+    """
+    path, position, step = task
+    result: dict[str, Any] = {"unreadable": False, "has_index": False, "index_problem": None,
+                              "raws": 0, "problems": [], "opened": 0}
+    good: list[tuple[str, int]] = []
+    problems: list[list[str]] = result["problems"]
+    # The common case (a sound raw) costs one stat and one access; the loop is kept lean
+    # because DP0.2 has 3.75 million raws. Anything else gets entry_problem's diagnosis.
+    is_regular, access, readable, block = stat.S_ISREG, os.access, os.R_OK, input_files.FITS_BLOCK
+    raws = 0
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                name = entry.name
+                if name == "_index.json":
+                    result["has_index"] = True
+                    result["index_problem"] = input_files.entry_problem(entry, fits=False)[0]
+                elif name.startswith("lsst_a_") and name.endswith(".fits"):
+                    raws += 1
+                    try:
+                        st = entry.stat()
+                        size = st.st_size
+                        sound = (is_regular(st.st_mode) and size and not size % block
+                                 and access(entry.path, readable))
+                    except OSError:
+                        sound = False
+                    if sound:
+                        good.append((name, size))
+                    else:
+                        problems.append([name, input_files.entry_problem(entry, fits=True)[0]
+                                         or "unreadable"])
+    except OSError:
+        result["unreadable"] = True
+        return result
+    result["raws"] = raws
+    good.sort()
+    chosen = set(range(len(good))) if step == 0 else set(
+        input_files.suspicious([size for _name, size in good]))
+    if step:
+        pick = input_files.sample_pick(position, step, len(good))
+        if pick is not None:
+            chosen.add(pick)
+    for index in sorted(chosen):
+        name = good[index][0]
+        problem = input_files.fits_problem(os.path.join(path, name))
+        result["opened"] += 1
+        if problem:
+            result["problems"].append([name, problem])
+    result["problems"].sort()
+    return result
 
 
 def read_visit_list(path: str) -> list[int]:
@@ -289,8 +368,9 @@ def read_visit_list(path: str) -> list[int]:
 
 
 def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
-               expected_visits: int | None) -> None:
-    """Run the raw checks (years, visit directories, index files, visit list, count).
+               expected_visits: int | None, jobs: int = 1,
+               fits_sample: int | None = DEFAULT_FITS_SAMPLE) -> None:
+    """Run the raw checks (years, visit directories, raw and index files, list, count).
 
     Parameters
     ----------
@@ -304,10 +384,21 @@ def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
         ``VISIT_LIST`` (empty: not checked).
     expected_visits : `int` or `None`
         ``EXPECTED_VISITS``.
+    jobs : `int`
+        Processes for the file checks (``JOBS``).
+    fits_sample : `int` or `None`
+        How many raws astropy opens besides the suspicious ones (``FITS_SAMPLE``);
+        `None`: every raw.
     """
     if not years:
         report.add("raw.years", ERROR, "RAW_YEARS is empty: set it to the year directories "
                    "of DP02_RAW to ingest (y1-wfd .. y5-wfd for DP0.2).")
+        return
+    bad_years = [y for y in years if "/" in y or y in (".", "..")]
+    if bad_years:
+        report.add("raw.years", ERROR, f"RAW_YEARS names {listed(bad_years)}, which are not "
+                   "directory names (no '/', '.' or '..'): set it to the year directories "
+                   "of DP02_RAW (y1-wfd .. y5-wfd for DP0.2).", bad=bad_years)
         return
     missing_years = [y for y in years if readable_dir(os.path.join(raw, y)) is not None]
     present = [y for y in years if y not in missing_years]
@@ -324,22 +415,67 @@ def check_raws(report: Report, raw: str, years: list[str], visit_list: str,
     all_visits: dict[str, list[str]] = {}
     bad_dirs: list[str] = []
     other_files: list[str] = []
-    no_index: list[str] = []
-    no_raw: list[str] = []
-    unreadable: list[str] = []
+    visit_paths: list[str] = []
     for year in present:
         scan = scan_year(os.path.join(raw, year))
         per_year[year] = len(scan["visits"])
         for v in scan["visits"]:
             all_visits.setdefault(v, []).append(year)
+            visit_paths.append(f"{year}/{v}")
         bad_dirs += [f"{year}/{n}" for n in scan["bad_dirs"]]
         other_files += [f"{year}/{n}" for n in scan["other_files"]]
-        no_index += [f"{year}/{n}" for n in scan["no_index"]]
-        no_raw += [f"{year}/{n}" for n in scan["no_raw"]]
-        unreadable += [f"{year}/{n}" for n in scan["unreadable"]]
     n_visits = sum(per_year.values())
     report.figures["visit_dirs"] = n_visits
     report.figures["visit_dirs_per_year"] = per_year
+
+    # Every raw file of every visit directory, JOBS processes at a time.
+    step = input_files.sample_step(n_visits, fits_sample)
+    if n_visits >= PARALLEL_VISITS and input_files.astropy_problem() is None:
+        from astropy.io import fits  # noqa: F401 - imported once, before the workers fork
+    scans = input_files.run_parallel(
+        scan_visit, [(os.path.join(raw, v), i, step) for i, v in enumerate(visit_paths)],
+        jobs, min_items=PARALLEL_VISITS)
+    no_index: list[str] = []
+    no_raw: list[str] = []
+    unreadable: list[str] = []
+    bad_files: list[str] = []
+    bad_indexes: list[str] = []
+    n_raws = opened = 0
+    for visit, scan in zip(visit_paths, scans):
+        if scan["unreadable"]:
+            unreadable.append(visit)
+            continue
+        n_raws += scan["raws"]
+        opened += scan["opened"]
+        if not scan["has_index"]:
+            no_index.append(visit)
+        elif scan["index_problem"]:
+            bad_indexes.append(f"{visit}/_index.json ({scan['index_problem']})")
+        if not scan["raws"]:
+            no_raw.append(visit)
+        bad_files += [f"{visit}/{name} ({why})" for name, why in scan["problems"]]
+    report.figures["raw_files"] = n_raws
+    report.figures["raw_files_opened_by_astropy"] = opened
+    sampled = ("every raw file" if fits_sample is None else
+               f"the raws whose size stands out in their visit directory and a sample of "
+               f"{min(fits_sample, n_raws)}")
+    if bad_files:
+        report.add("raw.files", ERROR,
+                   f"{len(bad_files)} of the {n_raws} raw files under DP02_RAW={raw} are not "
+                   f"complete, readable FITS files: {listed(bad_files, 10)}. "
+                   f"{file_fix(bad_files)}",
+                   bad=bad_files, files=n_raws, opened_by_astropy=opened)
+    else:
+        report.add("raw.files", OK,
+                   f"all {n_raws} raw files are regular, readable files of whole FITS blocks; "
+                   f"astropy read {opened} of them completely ({sampled})",
+                   files=n_raws, opened_by_astropy=opened)
+    if bad_indexes:
+        report.add("raw.index-readable", ERROR,
+                   f"{len(bad_indexes)} index files are not readable files: "
+                   f"{listed(bad_indexes, 10)}. {file_fix(bad_indexes)} ('make raw-indexes "
+                   "WRITE_INDEXES=yes' rewrites missing ones: remove a broken one first.)",
+                   bad=bad_indexes)
 
     if bad_dirs or unreadable:
         report.add("raw.visit-dirs", ERROR,
@@ -512,6 +648,8 @@ def export_files(doc: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
             continue
         name = str(item.get("dataset_type"))
         for record in item.get("records") or []:
+            if not isinstance(record, dict):
+                continue
             ids = record.get("dataset_id")
             counts[name] = counts.get(name, 0) + (len(ids) if isinstance(ids, list) else 1)
             path = record.get("path")
@@ -520,8 +658,97 @@ def export_files(doc: dict[str, Any]) -> tuple[list[str], dict[str, int]]:
     return list(paths), counts
 
 
-def check_calibs(report: Report, calib: str) -> None:
-    """Run the calibration checks (export parses, version readable, files exist).
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def export_inconsistencies(doc: dict[str, Any]) -> list[str]:
+    """Find what a complete ``butler export-calibs`` output cannot lack.
+
+    A YAML file cut at a line boundary still parses; what it loses is its end. So:
+    every dataset record has a ``dataset_id``, a ``data_id`` and a ``path``; the
+    dataset types and runs the datasets name are defined in the export; and every
+    dataset of a calibration dataset type is certified in a CALIBRATION collection of
+    the export (``export-calibs`` exports only certified datasets, and their
+    ``associations`` come last).
+
+    Parameters
+    ----------
+    doc : `dict`
+        The parsed export.
+
+    Returns
+    -------
+    problems : `list` [`str`]
+        One phrase per problem (empty when consistent).
+    """
+    types: dict[str, bool] = {}
+    runs: set[str] = set()
+    certified: set[str] = set()
+    datasets: list[tuple[str, str, str]] = []
+    incomplete = 0
+    for item in doc["data"]:
+        if not isinstance(item, dict):
+            incomplete += 1
+            continue
+        kind = item.get("type")
+        if kind == "dataset_type":
+            types[str(item.get("name"))] = bool(item.get("is_calibration"))
+        elif kind == "collection" and item.get("collection_type") == "RUN":
+            runs.add(str(item.get("name")))
+        elif kind == "associations" and item.get("collection_type") == "CALIBRATION":
+            for validity in _as_list(item.get("validity_ranges")):
+                if isinstance(validity, dict):
+                    certified.update(str(i) for i in _as_list(validity.get("dataset_ids")))
+        elif kind == "dataset":
+            records = item.get("records")
+            if not isinstance(records, list) or not records:
+                incomplete += 1
+                continue
+            for record in records:
+                if not (isinstance(record, dict) and record.get("dataset_id")
+                        and record.get("data_id") and record.get("path")):
+                    incomplete += 1
+                    continue
+                for dataset_id in _as_list(record.get("dataset_id")):
+                    datasets.append((str(item.get("dataset_type")), str(item.get("run")),
+                                     str(dataset_id)))
+    problems = []
+    if incomplete:
+        problems.append(f"{incomplete} dataset entries lack their dataset_id, data_id or path")
+    unknown_types = sorted({t for t, _r, _i in datasets if t not in types})
+    if unknown_types:
+        problems.append(f"datasets of types it does not define ({listed(unknown_types)})")
+    unknown_runs = sorted({r for _t, r, _i in datasets if r not in runs})
+    if unknown_runs:
+        problems.append(f"datasets in runs it does not define ({listed(unknown_runs)})")
+    uncertified = [i for t, _r, i in datasets if types.get(t) and i not in certified]
+    if uncertified:
+        problems.append(f"{len(uncertified)} of its {len(datasets)} calibration datasets are "
+                        "certified in no CALIBRATION collection of it (its 'associations' "
+                        "entries, written last, are missing)")
+    return problems
+
+
+def tree_files(top: str, skip: set[str]) -> list[str]:
+    """List every file under ``top`` (relative paths), but ``skip`` and hidden names."""
+    found = []
+    for directory, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in files:
+            if name.startswith("."):
+                continue
+            relative = os.path.relpath(os.path.join(directory, name), top)
+            if relative not in skip:
+                found.append(relative)
+    return sorted(found)
+
+
+def check_calib_files(report: Report, calib: str, paths: list[str], jobs: int,
+                      fits_sample: int | None) -> None:
+    """Check the files an export names: present, readable, complete; and no others.
 
     Parameters
     ----------
@@ -529,10 +756,84 @@ def check_calibs(report: Report, calib: str) -> None:
         Where results go.
     calib : `str`
         ``DP02_CALIB``.
+    paths : `list` [`str`]
+        The files ``export.yaml`` names (relative to ``calib``).
+    jobs : `int`
+        Processes for astropy.
+    fits_sample : `int` or `None`
+        FITS files astropy opens besides the suspicious ones (`None`: all).
+    """
+    missing: list[str] = []
+    bad: list[str] = []
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for path in paths:
+        full = os.path.join(calib, path)
+        problem, size = input_files.stat_problem(full)
+        if problem == "missing":
+            missing.append(path)
+        elif problem:
+            bad.append(f"{path} ({problem})")
+        elif input_files.is_fits_name(path):
+            groups.setdefault(os.path.dirname(path), []).append((path, size))
+    chosen: list[str] = []
+    step = input_files.sample_step(len(groups), fits_sample)
+    for position, (_group, files) in enumerate(sorted(groups.items())):
+        picks = set(range(len(files))) if step == 0 else set(
+            input_files.suspicious([size for _p, size in files]))
+        if step:
+            pick = input_files.sample_pick(position, step, len(files))
+            if pick is not None:
+                picks.add(pick)
+        chosen += [files[i][0] for i in sorted(picks)]
+    damaged = input_files.fits_problems([os.path.join(calib, p) for p in chosen], jobs)
+    bad += [f"{p} ({damaged[os.path.join(calib, p)]})" for p in chosen
+            if os.path.join(calib, p) in damaged]
+    named = set(paths)
+    unnamed = [p for p in tree_files(calib, {"export.yaml"}) if p not in named]
+    if missing:
+        report.add("calib.files", ERROR,
+                   f"{len(missing)} of the {len(paths)} files named by export.yaml are missing "
+                   f"under DP02_CALIB={calib}: {listed(missing, 10)}. Copy them, or point "
+                   "DP02_CALIB at the complete calibration tree.",
+                   missing=missing, named=len(paths))
+    elif bad:
+        report.add("calib.files", ERROR,
+                   f"{len(bad)} of the {len(paths)} files named by export.yaml under "
+                   f"DP02_CALIB={calib} are not complete, readable files: {listed(bad, 10)}. "
+                   f"{file_fix(bad)}", bad=bad, named=len(paths))
+    else:
+        report.add("calib.files", OK,
+                   f"all {len(paths)} files named by export.yaml exist and are readable; "
+                   f"astropy read {len(chosen)} FITS files completely", named=len(paths),
+                   opened_by_astropy=len(chosen))
+    if unnamed:
+        report.add("calib.unnamed-files", ERROR,
+                   f"{len(unnamed)} files under DP02_CALIB={calib} are not named by its "
+                   f"export.yaml: {listed(unnamed, 10)}. An export.yaml cut short names fewer "
+                   "files than the export wrote: use the complete export.yaml (export the "
+                   "calibrations again, or fetch them again); files that are not calibrations "
+                   "do not belong in DP02_CALIB.", unnamed=unnamed)
+
+
+def check_calibs(report: Report, calib: str, jobs: int = 1,
+                 fits_sample: int | None = DEFAULT_FITS_SAMPLE) -> None:
+    """Run the calibration checks (export complete and readable, files complete).
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    calib : `str`
+        ``DP02_CALIB``.
+    jobs : `int`
+        Processes for astropy.
+    fits_sample : `int` or `None`
+        FITS calibrations astropy opens besides the suspicious ones (`None`: all).
     """
     export = os.path.join(calib, "export.yaml")
-    if not os.path.isfile(export):
-        report.add("calib.export", ERROR, f"{export} does not exist: DP02_CALIB must hold the "
+    problem, _size = input_files.stat_problem(export, fits=False)
+    if problem:
+        report.add("calib.export", ERROR, f"{export} is {problem}: DP02_CALIB must hold the "
                    "export.yaml written by 'butler export-calibs' and the files it names.")
         return
     try:
@@ -543,10 +844,23 @@ def check_calibs(report: Report, calib: str) -> None:
                    "Use the export.yaml that 'butler export-calibs' wrote.")
         return
     paths, counts = export_files(doc)
+    total = sum(counts.values())
     report.figures["calib_datasets"] = counts
-    report.add("calib.export", OK, f"export.yaml parses: {sum(counts.values())} datasets "
-               f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})",
-               datasets=counts)
+    problems = export_inconsistencies(doc)
+    if not total:
+        report.add("calib.export", ERROR,
+                   f"{export} parses but names no dataset (0 datasets): it is cut short or is "
+                   "not a calibration export, and importing it would import nothing. Use the "
+                   "complete export.yaml that 'butler export-calibs' wrote.", datasets=counts)
+    elif problems:
+        report.add("calib.export", ERROR,
+                   f"{export} parses ({total} datasets) but is incomplete: "
+                   f"{'; '.join(problems)}. It looks cut short: use the complete export.yaml "
+                   "that 'butler export-calibs' wrote.", datasets=counts, problems=problems)
+    else:
+        report.add("calib.export", OK, f"export.yaml parses, complete: {total} datasets "
+                   f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}) in "
+                   f"{len(paths)} files", datasets=counts)
     reader, origin = reader_export_version()
     reader_text = ".".join(str(n) for n in reader)
     ok, text = version_readable(doc.get("version"), reader)
@@ -561,16 +875,7 @@ def check_calibs(report: Report, calib: str) -> None:
                    f"{reader_text}, {origin}) cannot import: it reads {accepted} (v23 wrote "
                    "1.0.1 or 1.0.2). Export the calibrations again with a compatible stack.",
                    version=str(doc.get("version")), reader=reader_text)
-    missing = [p for p in paths if not os.path.isfile(os.path.join(calib, p))]
-    if missing:
-        report.add("calib.files", ERROR,
-                   f"{len(missing)} of the {len(paths)} files named by export.yaml are missing "
-                   f"under DP02_CALIB={calib}: {listed(missing, 10)}. Copy them, or point "
-                   "DP02_CALIB at the complete calibration tree.",
-                   missing=missing, named=len(paths))
-    else:
-        report.add("calib.files", OK, f"all {len(paths)} files named by export.yaml exist",
-                   named=len(paths))
+    check_calib_files(report, calib, paths, jobs, fits_sample)
 
 
 # ---------------------------------------------------------------------------
@@ -609,8 +914,8 @@ def classify_refcat_names(names: list[str]) -> tuple[list[int], list[str], list[
     return trixels, out_of_range, others
 
 
-def check_refcats(report: Report, refcats: str, expected: int | None) -> None:
-    """Run the refcat checks (names are htm7 trixels, count).
+def check_refcats(report: Report, refcats: str, expected: int | None, jobs: int = 1) -> None:
+    """Run the refcat checks (names are htm7 trixels, each a complete FITS file, count).
 
     Parameters
     ----------
@@ -620,6 +925,8 @@ def check_refcats(report: Report, refcats: str, expected: int | None) -> None:
         ``DP02_REFCATS``.
     expected : `int` or `None`
         ``EXPECTED_REFCATS``.
+    jobs : `int`
+        Processes for astropy (it opens every refcat file: 1,213 for DP0.2).
     """
     directory = os.path.join(refcats, "cal_ref_cat")
     problem = readable_dir(directory)
@@ -628,9 +935,26 @@ def check_refcats(report: Report, refcats: str, expected: int | None) -> None:
                    "cal_ref_cat/<htm7>.fits.")
         return
     with os.scandir(directory) as it:
-        names = [e.name for e in it]
-    trixels, out_of_range, others = classify_refcat_names(names)
-    report.figures["refcat_files"] = len(trixels)
+        entries = {e.name: e for e in it}
+    trixels, out_of_range, others = classify_refcat_names(list(entries))
+    # A name is not enough: a dangling link, a directory or a damaged file named
+    # <htm7>.fits is no refcat file (the refcat table would skip or ingest it).
+    bad: list[str] = []
+    sound: dict[str, int] = {}
+    for trixel in trixels:
+        name = f"{trixel}.fits"
+        why, _size = input_files.entry_problem(entries[name], fits=True)
+        if why:
+            bad.append(f"{name} ({why})")
+        else:
+            sound[entries[name].path] = trixel
+    damaged = input_files.fits_problems(sorted(sound), jobs)
+    for path in sorted(damaged):
+        bad.append(f"{os.path.basename(path)} ({damaged[path]})")
+        del sound[path]
+    bad.sort()
+    good = len(sound)
+    report.figures["refcat_files"] = good
     if out_of_range:
         report.add("refcat.names", ERROR,
                    f"{len(out_of_range)} files of {directory} have a 6-digit name that is no "
@@ -643,16 +967,104 @@ def check_refcats(report: Report, refcats: str, expected: int | None) -> None:
                    f"skipped by the refcat table: {listed(others)}.", skipped=others)
     else:
         report.add("refcat.names", OK, f"{len(trixels)} refcat files, all named <htm7>.fits")
-    if expected is not None:
-        if len(trixels) != expected:
-            report.add("refcat.count", ERROR,
-                       f"{len(trixels)} refcat files (<htm7>.fits) in {directory}, "
-                       f"EXPECTED_REFCATS={expected}.", expected=expected, found=len(trixels))
-        else:
-            report.add("refcat.count", OK, f"{len(trixels)} refcat files = EXPECTED_REFCATS",
-                       expected=expected, found=len(trixels))
+    if bad:
+        report.add("refcat.files", ERROR,
+                   f"{len(bad)} entries of {directory} named <htm7>.fits are not complete, "
+                   f"readable FITS files, and do not count as refcat files: {listed(bad, 10)}. "
+                   f"{file_fix(bad)}", bad=bad, good=good)
     else:
-        report.add("refcat.count", SKIPPED, "EXPECTED_REFCATS is empty", found=len(trixels))
+        report.add("refcat.files", OK, f"all {good} refcat files are regular, readable, "
+                   "complete FITS files (astropy read each)", good=good)
+    if expected is not None:
+        if good != expected:
+            report.add("refcat.count", ERROR,
+                       f"{good} refcat files (complete <htm7>.fits) in {directory}, "
+                       f"EXPECTED_REFCATS={expected}.", expected=expected, found=good)
+        else:
+            report.add("refcat.count", OK, f"{good} refcat files = EXPECTED_REFCATS",
+                       expected=expected, found=good)
+    else:
+        report.add("refcat.count", SKIPPED, "EXPECTED_REFCATS is empty", found=good)
+
+
+# ---------------------------------------------------------------------------
+# Truth summary
+# ---------------------------------------------------------------------------
+
+
+def parquet_problem(path: str) -> str | None:
+    """Read a Parquet file's footer with pyarrow; return why it cannot, or `None`."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError: not a complete file
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"pyarrow cannot read it as Parquet ({text})"
+    return None
+
+
+def check_truth(report: Report, truth_dir: str) -> None:
+    """Check the truth summary tree (``TRUTH_SUMMARY=yes``): its Parquet files, complete.
+
+    Parameters
+    ----------
+    report : `Report`
+        Where results go.
+    truth_dir : `str`
+        ``DP02_TRUTH_SUMMARY``.
+    """
+    problem = readable_dir(truth_dir)
+    if problem is not None:
+        report.add("truth.files", ERROR,
+                   f"DP02_TRUTH_SUMMARY={truth_dir} {problem}. Point it at the truth summary "
+                   "(truth_parquet/truth_patchint_tract<N>.parq), or set TRUTH_SUMMARY=no to "
+                   "build without it.", path=truth_dir)
+        return
+    directory = os.path.join(truth_dir, "truth_parquet")
+    try:
+        names = sorted(n for n in os.listdir(directory) if TRUTH_NAME_RE.match(n))
+    except OSError as exc:
+        names = []
+        problem = exc.strerror
+    if not names:
+        report.add("truth.files", ERROR,
+                   f"{directory} holds no truth_patchint_tract<N>.parq file"
+                   f"{f' ({problem})' if problem else ''}. Point DP02_TRUTH_SUMMARY at the "
+                   "truth summary, or set TRUTH_SUMMARY=no to build without it.")
+        return
+    bad: list[str] = []
+    sound: list[str] = []
+    for name in names:
+        why, _size = input_files.stat_problem(os.path.join(directory, name), fits=False)
+        if why:
+            bad.append(f"{name} ({why})")
+        else:
+            sound.append(name)
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except Exception:  # noqa: BLE001 - no pyarrow: the files are checked by their stat only
+        opened = 0
+    else:
+        opened = len(sound)
+        for name in sound:
+            why = parquet_problem(os.path.join(directory, name))
+            if why:
+                bad.append(f"{name} ({why})")
+    csv_path = os.path.join(truth_dir, "truth_tables.csv")
+    if os.path.lexists(csv_path):
+        why, _size = input_files.stat_problem(csv_path, fits=False)
+        if why:
+            bad.append(f"truth_tables.csv ({why})")
+    report.figures["truth_files"] = len(names)
+    if bad:
+        report.add("truth.files", ERROR,
+                   f"{len(bad)} truth summary files under DP02_TRUTH_SUMMARY={truth_dir} are "
+                   f"not complete, readable files: {listed(sorted(bad), 10)}. {file_fix(bad)}",
+                   bad=sorted(bad), files=len(names))
+    else:
+        report.add("truth.files", OK, f"all {len(names)} truth files are readable, complete "
+                   f"Parquet files (pyarrow read {opened} footers)", files=len(names))
 
 
 # ---------------------------------------------------------------------------
@@ -836,6 +1248,22 @@ def optional_int(text: str) -> int | None:
     return value
 
 
+def parse_fits_sample(text: str) -> int | None:
+    """Parse ``FITS_SAMPLE``: a whole number, or ``all`` (`None`: every file).
+
+    Raises
+    ------
+    ValueError
+        Neither.
+    """
+    if text.strip().lower() == "all":
+        return None
+    value = int(text)
+    if value < 0:
+        raise ValueError(text)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
@@ -850,10 +1278,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--visit-list", default="", help="VISIT_LIST (empty: not checked)")
     parser.add_argument("--expected-visits", default="", help="EXPECTED_VISITS (may be empty)")
     parser.add_argument("--expected-refcats", default="", help="EXPECTED_REFCATS (may be empty)")
+    parser.add_argument("--truth-dir", default="",
+                        help="DP02_TRUTH_SUMMARY, with TRUTH_SUMMARY=yes (empty: not checked)")
     parser.add_argument("--repo", required=True, help="REPO")
     parser.add_argument("--state-dir", required=True, help="STATE_DIR")
     parser.add_argument("--registry-db", default="", help="REGISTRY_DB (non-empty: run db-check)")
     parser.add_argument("--db-check", default="", help="path of bin/db-check")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="processes for the file checks (JOBS, default 1)")
+    parser.add_argument("--fits-sample", default=str(DEFAULT_FITS_SAMPLE),
+                        help="raws and FITS calibrations astropy opens besides those whose "
+                        f"size stands out (FITS_SAMPLE, default {DEFAULT_FITS_SAMPLE}); "
+                        "'all': every one")
     parser.add_argument("--min-free-gb", type=float, default=1.0,
                         help="warn below this many GB free (default 1)")
     parser.add_argument("--report", required=True, help="JSON report to write")
@@ -884,16 +1320,33 @@ def main(argv: list[str] | None = None) -> int:
         print("check_inputs.py: error: EXPECTED_VISITS and EXPECTED_REFCATS must be empty or "
               "whole numbers.", file=sys.stderr)
         return 2
+    try:
+        fits_sample = parse_fits_sample(args.fits_sample)
+    except ValueError:
+        print(f"check_inputs.py: error: FITS_SAMPLE={args.fits_sample} is neither a whole "
+              "number nor 'all'.", file=sys.stderr)
+        return 2
+    jobs = max(1, args.jobs)
     t0 = time.time()
     report = Report()
+    astropy = input_files.astropy_problem()
+    if astropy:
+        report.add("runtime.astropy", ERROR,
+                   f"astropy cannot be imported by {sys.executable} ({astropy}), and "
+                   "check-inputs reads the FITS files with it (their sizes were checked, not "
+                   "their contents). Run the build with the runtime's Python ('make install' "
+                   "for .venv, or the stack set up), with a HOME it can write to.")
     usable = check_trees(report, {"DP02_RAW": args.raw, "DP02_CALIB": args.calib,
                                   "DP02_REFCATS": args.refcats, "DP02_SKYMAP": args.skymap_dir})
     if usable["DP02_RAW"]:
-        check_raws(report, args.raw, args.raw_years.split(), args.visit_list, expected_visits)
+        check_raws(report, args.raw, args.raw_years.split(), args.visit_list, expected_visits,
+                   jobs, fits_sample)
     if usable["DP02_CALIB"]:
-        check_calibs(report, args.calib)
+        check_calibs(report, args.calib, jobs, fits_sample)
     if usable["DP02_REFCATS"]:
-        check_refcats(report, args.refcats, expected_refcats)
+        check_refcats(report, args.refcats, expected_refcats, jobs)
+    if args.truth_dir:
+        check_truth(report, args.truth_dir)
     check_skymap(report, args.skymap_config)
     check_outputs(report, {"REPO": args.repo, "STATE_DIR": args.state_dir}, args.min_free_gb)
     check_database(report, args.registry_db, args.db_check)
@@ -911,7 +1364,9 @@ def main(argv: list[str] | None = None) -> int:
                    "DP02_REFCATS": args.refcats, "DP02_SKYMAP": args.skymap_dir,
                    "SKYMAP_CONFIG": args.skymap_config, "RAW_YEARS": args.raw_years.split(),
                    "VISIT_LIST": args.visit_list, "EXPECTED_VISITS": expected_visits,
-                   "EXPECTED_REFCATS": expected_refcats, "REPO": args.repo,
+                   "EXPECTED_REFCATS": expected_refcats, "JOBS": jobs,
+                   "FITS_SAMPLE": "all" if fits_sample is None else fits_sample,
+                   "REPO": args.repo,
                    "STATE_DIR": args.state_dir, "REGISTRY_DB": bool(args.registry_db)},
         "figures": report.figures,
         "checks": report.checks,

@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import stat
 import sys
 import textwrap
 from typing import Any, NamedTuple
+
+import url_credentials
 
 __all__ = ["CheckResult", "main", "run_checks", "redact"]
 
@@ -65,7 +66,7 @@ class CheckResult(NamedTuple):
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Hide URL passwords (``scheme://user:password@``) and the given secrets.
+    """Hide URL passwords (`url_credentials.redact`, the toolkit's one rule) and secrets.
 
     Parameters
     ----------
@@ -79,22 +80,33 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
     text : `str`
         The text with every password replaced by ``***``.
     """
-    text = re.sub(r"(://[^/:@\s]*):[^@/\s]*@", r"\1:***@", text)
+    text = url_credentials.redact(text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
     return text
 
 
-def _url_password(url: str) -> str | None:
-    """Return the password part of a URL, parsed without any database library."""
-    match = re.match(r"^[A-Za-z0-9+.-]+://([^/@?#]*)@", url)
-    if not match:
-        return None
-    userinfo = match.group(1)
-    if ":" not in userinfo:
-        return None
-    return userinfo.split(":", 1)[1]
+def _url_secrets(url: str) -> tuple[str, ...]:
+    """Return the passwords both URL parsers find in ``url`` (to scrub them from messages)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    found: list[str] = []
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url)
+        found.append(parsed.password or "")
+        found += [str(v) for k, v in parsed.query.items() if str(k).lower() == "password"]
+    except Exception:  # noqa: BLE001 - not parsable by SQLAlchemy
+        pass
+    try:
+        parts = urlsplit(url)
+        found.append(parts.password or "")
+        found += [v for k, v in parse_qsl(parts.query) if k.lower() == "password"]
+    except ValueError:
+        pass
+    return tuple(sorted({f for f in found if f}, key=len, reverse=True))
 
 
 def _check_driver(url: str) -> tuple[CheckResult, Any]:
@@ -432,19 +444,9 @@ def run_checks(url: str, namespace: str = "", auth_path: str | None = None) -> l
     if not url:
         return [CheckResult("registry", True, "REGISTRY_DB is empty: SQLite, nothing to check")]
     results: list[CheckResult] = []
-    password = _url_password(url)
-    if password is not None:
-        results.append(
-            CheckResult(
-                "url",
-                False,
-                f"REGISTRY_DB={redact(url, (password,))} carries a password. Passwords must never "
-                "be in a URL or in .env (they end up in logs, configs and process lists): remove "
-                "it from REGISTRY_DB and put it in the db-auth file (mode 600) named by "
-                "LSST_DB_AUTH or at ~/.lsst/db-auth.yaml, as an entry "
-                "{url: postgresql://HOST:PORT/DATABASE, username: USER, password: ...}.",
-            )
-        )
+    refused = url_credentials.refusal("REGISTRY_DB", url)
+    if refused is not None:
+        results.append(CheckResult("url", False, refused))
         return results
     results.append(CheckResult("url", True, f"{url} carries no password"))
 
@@ -528,13 +530,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run_checks(args.url, args.namespace, args.db_auth)
     except Exception as exc:  # an unexpected failure: still one paragraph, no password
-        pw = _url_password(args.url) or ""
+        pw = _url_secrets(args.url)
         results = [
             CheckResult(
                 "internal",
                 False,
                 f"the check of REGISTRY_DB={redact(args.url)} failed unexpectedly: "
-                f"{redact(f'{exc.__class__.__name__}: {exc}', (pw,))}. Please report this.",
+                f"{redact(f'{exc.__class__.__name__}: {exc}', pw)}. Please report this.",
             )
         ]
     for r in results:

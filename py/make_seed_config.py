@@ -7,15 +7,14 @@ is given). The URL must not carry a password: daf_butler reads it from the db-au
 from __future__ import annotations
 
 import argparse
-import re
 import string
 import sys
 from pathlib import Path
 
+import url_credentials
 from atomic_write import write_text
 
 ETC = Path(__file__).resolve().parent.parent / "etc"
-_PASSWORD_IN_URL = re.compile(r"^[a-z0-9+]+://[^/@]*:[^/@]*@")
 
 
 def render(registry_db: str, namespace: str) -> str:
@@ -40,11 +39,9 @@ def render(registry_db: str, namespace: str) -> str:
                 "a PostgreSQL schema. Unset REGISTRY_NAMESPACE or set REGISTRY_DB."
             )
         return (ETC / "butler-seed.sqlite.yaml").read_text()
-    if _PASSWORD_IN_URL.match(registry_db):
-        raise ValueError(
-            "REGISTRY_DB carries a password. Remove it from the URL and put it in the "
-            "db-auth file (mode 600) named by LSST_DB_AUTH."
-        )
+    refused = url_credentials.refusal("REGISTRY_DB", registry_db)
+    if refused is not None:
+        raise ValueError(refused)
     template = string.Template((ETC / "butler-seed.postgresql.yaml").read_text())
     text = template.substitute(registry_db=registry_db)
     if namespace:

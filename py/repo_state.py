@@ -81,6 +81,12 @@ def export_counts(export: Path) -> Counter:
 def check_import(repo: str, export: Path, calib_collection: str) -> tuple[int, str]:
     """Are the datasets of an export file all in the repository?"""
     expected = export_counts(export)
+    if not expected:
+        raise StateError(
+            f"{export} names no dataset: it is cut short or is not a calibration export, and "
+            "importing it would import nothing. Use the complete export.yaml that 'butler "
+            "export-calibs' wrote ('make check-inputs' says what is wrong with this one)."
+        )
     registry = _butler(repo).registry
     collections = _collections(registry)
     found: Counter = Counter()

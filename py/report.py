@@ -36,6 +36,8 @@ import sys
 import time
 from typing import Any
 
+import url_credentials
+
 REPORT_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 STARTED = re.compile(r"^# step (?P<step>\S+) started (?P<time>\S+)")
@@ -44,7 +46,6 @@ DONE = re.compile(r"^# step (?P<step>\S+) done (?P<time>\S+) in (?P<duration>[0-
 INGESTED = re.compile(r"Ingested (\d+) distinct Butler dataset")
 VISIT_DIR = re.compile(r"\A[0-9]{8}\Z")
 FIGURE_SLOT = "@@TIMELINE-PNG@@"
-URL_PASSWORD = re.compile(r"(://[^/:@\s]*):[^@/\s]*@")
 
 # Colours of the attempts by status (and the legend's words for them).
 STATUS_COLOURS = {
@@ -84,7 +85,7 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     text : `str`
         ``scheme://user:***@host...`` instead of ``scheme://user:password@host...``.
     """
-    text = URL_PASSWORD.sub(r"\1:***@", text)
+    text = url_credentials.redact(text)
     for secret in secrets or []:
         if len(secret) >= 4:
             text = text.replace(secret, "***")
@@ -137,9 +138,25 @@ def registry_description(registry_db: str, repo: str, namespace: str = "") -> di
         return {"kind": "SQLite", "file": os.path.join(repo, "gen3.sqlite3")}
     from urllib.parse import urlsplit
 
+    scheme = registry_db.split("://", 1)[0].lower() if "://" in registry_db else ""
+    kind = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(scheme.split("+")[0],
+                                                                 scheme or "unknown")
+    credentials = url_credentials.inspect_url(registry_db)
+    if credentials.password:
+        # Refused before any step runs; should one get here, it is described from what
+        # SQLAlchemy parses, and only when its host can be told apart from the password.
+        port, database = None, ""
+        if credentials.host:
+            try:
+                from sqlalchemy.engine import make_url
+
+                parsed = make_url(registry_db)
+                port, database = parsed.port, parsed.database or ""
+            except Exception:  # noqa: BLE001 - not parsable: described by its host alone
+                pass
+        return {"kind": kind, "driver": scheme, "host": credentials.host or "", "port": port,
+                "database": database, "namespace": namespace}
     parts = urlsplit(registry_db)
-    scheme = parts.scheme.split("+")[0]
-    kind = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(scheme, scheme or "unknown")
     try:
         port = parts.port
     except ValueError:

@@ -22,14 +22,24 @@ Queries the registry and compares with what the inputs and settings imply:
 ``refcats``
     Datasets of ``REFCAT_DATASET_TYPE`` in ``REFCAT_COLLECTION`` = rows of the refcat
     table (``$STATE_DIR/refcat.ecsv``); missing and extra htm7 ids are listed.
+``refcats:listing``
+    The same datasets = the ``<htm7>.fits`` entries of ``DP02_REFCATS/cal_ref_cat``,
+    whatever they are (a dangling link the table skipped shows here, with what it is).
 ``exposures``
     Exposure records of ``INSTRUMENT`` = visit directories (8 digits) in ``RAW_YEARS``.
 ``raws``
     ``raw`` datasets in ``RAW_COLLECTION`` = files listed in the ``_index.json`` files
     (entries other than ``__COMMON__`` and ``__CONTENT__``; a visit directory
     without an index counts its ``lsst_a_*.fits`` files).
+``raws:listing``
+    The same raws = the ``lsst_a_*.fits`` entries of the visit directories, and every
+    visit directory's listing = its index (the directories that differ are named).
 ``visits``
     Visit records = exposure records found (one exposure per visit in DP0.2).
+``truth-summary``, ``truth-summary:listing``
+    With ``TRUTH_SUMMARY=yes``: the tracts of ``TRUTH_DATASET_TYPE`` in
+    ``TRUTH_COLLECTION`` = the rows of the truth table (``$STATE_DIR/truth-summary.ecsv``)
+    and = the ``truth_patchint_tract<N>.parq`` files of ``DP02_TRUTH_SUMMARY/truth_parquet``.
 ``defaults-chain``
     ``DEFAULTS_CHAIN`` is CHAINED with exactly ``DEFAULTS_CHAIN_CHILDREN``, in order.
 ``tree:collections``, ``tree:dataset-types``, ``tree:physical-filters``
@@ -68,6 +78,11 @@ REPORT_VERSION = 1
 VISIT_DIR_RE = re.compile(r"^[0-9]{8}$")
 SKYMAP_NAME_RE = re.compile(r"""^\s*config\.name\s*=\s*(['"])(.+?)\1""", re.MULTILINE)
 INDEX_SPECIAL_KEYS = ("__COMMON__", "__CONTENT__")
+RAW_FILE_RE = re.compile(r"^lsst_a_.*\.fits$")
+REFCAT_NAME_RE = re.compile(r"\A([0-9]{6})\.fits\Z")
+TRUTH_NAME_RE = re.compile(r"\Atruth_patchint_tract([0-9]+)\.parq\Z")
+HTM7_MIN = 8 * 4**7
+HTM7_MAX = 16 * 4**7
 MAX_LISTED = 20
 
 
@@ -170,18 +185,22 @@ def expected_calibs(export_path: str, calib_collection: str) -> tuple[dict[str, 
     return counts, how
 
 
-def read_refcat_table(path: str) -> list[int]:
-    """Read the htm7 column of the refcat table (ECSV) without astropy.
+def read_table_column(path: str, column_name: str, what: str) -> list[int]:
+    """Read one integer column of an ECSV table the toolkit wrote, without astropy.
 
     Parameters
     ----------
     path : `str`
-        ``$STATE_DIR/refcat.ecsv`` (columns ``filename`` and ``htm7``).
+        The table (``$STATE_DIR/refcat.ecsv``, ``$STATE_DIR/truth-summary.ecsv``).
+    column_name : `str`
+        ``htm7``, ``tract``.
+    what : `str`
+        What the table is, for messages.
 
     Returns
     -------
-    htm7 : `list` [`int`]
-        One id per row.
+    values : `list` [`int`]
+        One per row.
     """
     delimiter = " "
     rows: list[list[str]] = []
@@ -197,16 +216,80 @@ def read_refcat_table(path: str) -> list[int]:
                 lines.append(line)
     rows = list(csv.reader(lines, delimiter=delimiter, quotechar='"', skipinitialspace=True))
     if not rows:
-        raise Mismatch(f"the refcat table {path} has no header line")
+        raise Mismatch(f"the {what} {path} has no header line")
     header = [h.strip() for h in rows[0]]
-    if "htm7" not in header:
-        raise Mismatch(f"the refcat table {path} has no htm7 column (columns: {header})")
-    column = header.index("htm7")
+    if column_name not in header:
+        raise Mismatch(f"the {what} {path} has no {column_name} column (columns: {header})")
+    column = header.index(column_name)
     return [int(row[column]) for row in rows[1:] if row]
 
 
-def expected_raws(raw: str, years: list[str]) -> tuple[list[int], int, int]:
-    """Count visit directories and raw files listed in their index files.
+def read_refcat_table(path: str) -> list[int]:
+    """Read the htm7 column of the refcat table (ECSV) without astropy.
+
+    Parameters
+    ----------
+    path : `str`
+        ``$STATE_DIR/refcat.ecsv`` (columns ``filename`` and ``htm7``).
+
+    Returns
+    -------
+    htm7 : `list` [`int`]
+        One id per row.
+    """
+    return read_table_column(path, "htm7", "refcat table")
+
+
+def refcat_listing(directory: str) -> dict[int, str]:
+    """List the refcat directory by name: every ``<htm7>.fits`` entry, whatever it is.
+
+    A dangling link or a directory of that name is listed too (with what is wrong with
+    it), so that a file the refcat table skipped shows as missing from the registry.
+
+    Parameters
+    ----------
+    directory : `str`
+        ``DP02_REFCATS/cal_ref_cat``.
+
+    Returns
+    -------
+    entries : `dict` [`int`, `str`]
+        htm7 id to ``""`` for a sound file, or why it is not one.
+    """
+    import input_files
+
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise Mismatch(f"cannot list {directory}: {exc.strerror}") from None
+    found: dict[int, str] = {}
+    for name in names:
+        match = REFCAT_NAME_RE.match(name)
+        if match and HTM7_MIN <= int(match.group(1)) < HTM7_MAX:
+            problem, _size = input_files.stat_problem(os.path.join(directory, name), fits=True)
+            found[int(match.group(1))] = problem or ""
+    return found
+
+
+def truth_listing(directory: str) -> dict[int, str]:
+    """List ``truth_parquet/truth_patchint_tract<N>.parq`` by name (tract to problem or "")."""
+    import input_files
+
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise Mismatch(f"cannot list {directory}: {exc.strerror}") from None
+    found: dict[int, str] = {}
+    for name in names:
+        match = TRUTH_NAME_RE.match(name)
+        if match:
+            problem, _size = input_files.stat_problem(os.path.join(directory, name), fits=False)
+            found[int(match.group(1))] = problem or ""
+    return found
+
+
+def expected_raws(raw: str, years: list[str]) -> tuple[list[int], int, int, int, list[str]]:
+    """Count visit directories, the raw files their index files list and their listing.
 
     Parameters
     ----------
@@ -224,10 +307,16 @@ def expected_raws(raw: str, years: list[str]) -> tuple[list[int], int, int]:
         visit directories without one).
     without_index : `int`
         Visit directories counted from their files.
+    listed_files : `int`
+        ``lsst_a_*.fits`` entries of the visit directories (the directory listing).
+    differ : `list` [`str`]
+        Visit directories whose listing differs from their index, with how.
     """
     visits: list[int] = []
     raws = 0
     without_index = 0
+    listed_files = 0
+    differ: list[str] = []
     for year in years:
         year_dir = os.path.join(raw, year)
         if not os.path.isdir(year_dir):
@@ -238,18 +327,27 @@ def expected_raws(raw: str, years: list[str]) -> tuple[list[int], int, int]:
             if not VISIT_DIR_RE.match(name):
                 continue
             visits.append(int(name))
+            with os.scandir(path) as files:
+                present = {f.name for f in files if RAW_FILE_RE.match(f.name)}
+            listed_files += len(present)
             index = os.path.join(path, "_index.json")
             try:
                 with open(index, encoding="utf-8") as stream:
                     content = json.load(stream)
             except FileNotFoundError:
                 without_index += 1
-                with os.scandir(path) as files:
-                    raws += sum(1 for f in files
-                                if f.name.startswith("lsst_a_") and f.name.endswith(".fits"))
+                raws += len(present)
                 continue
-            raws += sum(1 for key in content if key not in INDEX_SPECIAL_KEYS)
-    return visits, raws, without_index
+            indexed = {key for key in content if key not in INDEX_SPECIAL_KEYS}
+            raws += len(indexed)
+            if indexed != present:
+                how = []
+                if present - indexed:
+                    how.append(f"not in its index: {listed(sorted(present - indexed), 3)}")
+                if indexed - present:
+                    how.append(f"in its index but absent: {listed(sorted(indexed - present), 3)}")
+                differ.append(f"{year}/{name} ({'; '.join(how)})")
+    return visits, raws, without_index, listed_files, differ
 
 
 def skymap_name(path: str) -> str:
@@ -542,9 +640,48 @@ class Verifier:
             detail += f"; htm7 not in the table: {listed(extra)}"
         self.add("refcats", len(wanted), len(have), ok, detail)
 
+    def check_refcat_listing(self) -> None:
+        """Refcats in the registry = the ``<htm7>.fits`` entries of the directory."""
+        directory = os.path.join(self.args.refcats, "cal_ref_cat")
+        have: set[int] = set()
+        if collection_type_name(self.registry, self.args.refcat_collection) is not None:
+            have = {int(ref.dataId["htm7"]) for ref in dataset_refs(
+                self.registry, self.args.refcat_dataset_type, self.args.refcat_collection)}
+        self.compare_listing("refcats:listing", "htm7", refcat_listing(directory), have,
+                             f"<htm7>.fits entries of {directory} vs "
+                             f"{self.args.refcat_dataset_type} in {self.args.refcat_collection}")
+
+    def compare_listing(self, check: str, key: str, listing: dict[int, str], have: set[int],
+                        what: str) -> None:
+        """Compare the ids a directory listing implies with those in the registry.
+
+        Parameters
+        ----------
+        check : `str`
+            The row's name.
+        key : `str`
+            What the ids are (``htm7``, ``tract``).
+        listing : `dict` [`int`, `str`]
+            Id to ``""`` or what is wrong with its file (from the listing).
+        have : `set` [`int`]
+            The ids in the registry.
+        what : `str`
+            What is compared, for the detail.
+        """
+        missing = sorted(set(listing) - have)
+        extra = sorted(have - set(listing))
+        detail = what
+        if missing:
+            shown = [f"{i} ({listing[i]})" if listing[i] else str(i) for i in missing]
+            detail += (f"; {key} in the directory but not in the registry: {listed(shown)}: "
+                       "a file the table skipped, or one added since")
+        if extra:
+            detail += f"; {key} in the registry without a file in the directory: {listed(extra)}"
+        self.add(check, len(listing), len(have), not missing and not extra, detail)
+
     def check_raws(self) -> None:
         years = self.args.raw_years.split()
-        visits, raws, without_index = expected_raws(self.args.raw, years)
+        visits, raws, without_index, listed_files, differ = expected_raws(self.args.raw, years)
         instrument = self.args.instrument
         exposure_ids = record_values(self.registry, "exposure", "id", instrument=instrument)
         self.exposures_found = len(exposure_ids)
@@ -566,8 +703,43 @@ class Verifier:
             if without_index:
                 note += f" ({without_index} visit directories without index: their files)"
             self.add("raws", raws, found, raws == found, note)
+            note = (f"lsst_a_*.fits files in the visit directories vs raw in "
+                    f"{self.args.raw_collection}")
+            if differ:
+                note += (f"; visit directories whose files differ from their _index.json: "
+                         f"{listed(differ, 10)}")
+            self.add("raws:listing", listed_files, found, listed_files == found and not differ,
+                     note)
 
         self.run("raws", raws_check)
+
+    def check_truth(self) -> None:
+        """truth_summary datasets = rows of the truth table = files of truth_parquet/."""
+        collection = self.args.truth_collection
+        dataset_type = self.args.truth_dataset_type
+        if collection_type_name(self.registry, collection) is None:
+            have: set[int] = set()
+        else:
+            have = {int(ref.dataId["tract"])
+                    for ref in dataset_refs(self.registry, dataset_type, collection)}
+        table = self.args.truth_table
+        if not os.path.isfile(table):
+            raise Mismatch(f"the truth table {table} does not exist; run 'make truth-summary'")
+        wanted = read_table_column(table, "tract", "truth table")
+        missing = sorted(set(wanted) - have)
+        extra = sorted(have - set(wanted))
+        detail = f"{dataset_type} in {collection} vs rows of {table}"
+        if missing:
+            detail += f"; tracts missing from the registry: {listed(missing)}"
+        if extra:
+            detail += f"; tracts not in the table: {listed(extra)}"
+        self.add("truth-summary", len(wanted), len(have),
+                 len(wanted) == len(have) and not missing and not extra, detail)
+        directory = os.path.join(self.args.truth_dir, "truth_parquet")
+        self.run("truth-summary:listing", lambda: self.compare_listing(
+            "truth-summary:listing", "tract", truth_listing(directory), have,
+            f"truth_patchint_tract<N>.parq files of {directory} vs {dataset_type} in "
+            f"{collection}"))
 
     def check_visits(self) -> None:
         instrument = self.args.instrument
@@ -639,8 +811,12 @@ class Verifier:
         self.run("curated-collection", self.check_curated)
         self.run("skymap", self.check_skymap)
         self.run("refcats", self.check_refcats)
+        if self.args.refcats:
+            self.run("refcats:listing", self.check_refcat_listing)
         self.run("exposures", self.check_raws)
         self.run("visits", self.check_visits)
+        if self.args.truth_summary == "yes" and self.args.truth_dir and self.args.truth_table:
+            self.run("truth-summary", self.check_truth)
         self.run("defaults-chain", self.check_chain)
         if self.args.tree:
             self.run("tree", self.check_tree)
@@ -701,6 +877,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--refcat-collection", required=True, help="REFCAT_COLLECTION")
     parser.add_argument("--refcat-dataset-type", required=True, help="REFCAT_DATASET_TYPE")
     parser.add_argument("--refcat-table", required=True, help="$STATE_DIR/refcat.ecsv")
+    parser.add_argument("--refcats", default="",
+                        help="DP02_REFCATS: its listing is compared too (empty: not)")
     parser.add_argument("--raw", required=True, help="DP02_RAW")
     parser.add_argument("--raw-years", required=True, help="RAW_YEARS (space separated)")
     parser.add_argument("--raw-collection", required=True, help="RAW_COLLECTION")
@@ -713,6 +891,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="TRUTH_SUMMARY")
     parser.add_argument("--truth-collection", default="2.2i/truth_summary",
                         help="TRUTH_COLLECTION")
+    parser.add_argument("--truth-dataset-type", default="truth_summary",
+                        help="TRUTH_DATASET_TYPE")
+    parser.add_argument("--truth-dir", default="",
+                        help="DP02_TRUTH_SUMMARY (empty: the truth summary is not compared)")
+    parser.add_argument("--truth-table", default="",
+                        help="$STATE_DIR/truth-summary.ecsv (empty: not compared)")
     parser.add_argument("--report", required=True, help="JSON report to write")
     parser.add_argument("--table", default="", help="also write the table to this file")
     parser.add_argument("--quiet", action="store_true",

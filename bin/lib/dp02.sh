@@ -20,7 +20,7 @@ DP02_SETTINGS=(
   REFCAT_DATASET_TYPE REFCAT_STORAGE_CLASS REFCAT_DIMENSION REFCAT_FORMATTER
   TRUTH_SUMMARY TRUTH_DATASET_TYPE TRUTH_STORAGE_CLASS TRUTH_DIMENSIONS TRUTH_COLLECTION
   SKYMAP_CONFIG RAW_YEARS JOBS TRANSFER DRY_RUN
-  VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS
+  VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS FITS_SAMPLE
   MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
   RUNTIME CONTAINER_ENGINE STACK_IMAGE STACK_SIF IMAGE_TAG CONTAINER_RUN_OPTS CONTAINER_BUILD_OPTS
   V23_WHEELHOUSE
@@ -61,8 +61,21 @@ dp02_die() {
 }
 
 dp02_redact() {
-  # Hide the password of any URL (scheme://user:password@host) in the text given.
-  printf '%s' "$*" | sed -E 's#(://[^/:@[:space:]]*):[^@/[:space:]]*@#\1:***@#g'
+  # Hide the password of every URL in the text given. The rule has one home,
+  # py/url_credentials.py (URLs parsed by SQLAlchemy and urllib); text without "://" holds
+  # no URL and is printed as it is, without starting Python. The text goes through the
+  # environment, not the command line (ps shows arguments).
+  local text="$*" out
+  if [[ "$text" != *://* ]]; then
+    printf '%s' "$text"
+    return 0
+  fi
+  if out=$(DP02_REDACT_TEXT=$text python3 "$DP02_HOME/py/url_credentials.py" redact 2>/dev/null); then
+    printf '%s' "$out"
+  else
+    # No Python to parse them: hide every URL whole.
+    printf '%s' "$text" | sed -E 's#://[^[:space:]]*#://***#g'
+  fi
 }
 
 dp02_usage_exit() {
@@ -151,8 +164,13 @@ dp02_load_config() {
   # Lowest precedence first, so that later files overwrite earlier ones.
   _dp02_read_env_file "$DP02_HOME/etc/defaults.env" _DP02_FILE_VALUES
   _dp02_read_env_file "$profile_file" _DP02_FILE_VALUES
+  # The keys of the settings file, for the unknown-key warnings of dp02_check_settings.
+  DP02_ENV_FILE=
+  DP02_ENV_FILE_KEYS=
+  [[ ! -f "$env_file" ]] || DP02_ENV_FILE=$env_file
   for key in "${!env_values[@]}"; do
     _DP02_FILE_VALUES[$key]=${env_values[$key]}
+    DP02_ENV_FILE_KEYS+="$key "
   done
   _DP02_FILE_VALUES[PROFILE]=$profile
   for name in "${DP02_SETTINGS[@]}"; do
@@ -221,14 +239,45 @@ dp02_require_positive_int() {
   [[ "${!name:-}" =~ ^[1-9][0-9]*$ ]] || dp02_die "$name=${!name:-} is not a positive whole number. Set $name to 1 or more."
 }
 
+dp02_require_no_password() {
+  # The named settings carry no password, in any form a URL can carry one: the rule of
+  # py/url_credentials.py (its one home), which reads the values from the environment.
+  # A value without "://" is no URL and carries none: no Python is started for those.
+  local name urls=() msg status=0
+  for name in "$@"; do
+    [[ "${!name:-}" != *://* ]] || urls+=("$name")
+  done
+  ((${#urls[@]})) || return 0
+  command -v python3 >/dev/null 2>&1 || dp02_die "${urls[*]} must be checked for a password before anything runs, and python3 is not on PATH: install python3 (its standard library suffices) or run 'make install', or set up the stack."
+  msg=$(python3 "$DP02_HOME/py/url_credentials.py" check "${urls[@]}" 2>&1) || status=$?
+  case "$status" in
+    0) return 0 ;;
+    2) [[ -n "$msg" ]] && dp02_die "$(printf '%s' "$msg" | tr '\n' ' ' | sed 's/ $//')" ;;
+  esac
+  dp02_die "the settings ${urls[*]} could not be checked for a password (py/url_credentials.py exit $status): is python3 the runtime's Python (make install, or the stack)?"
+}
+
 dp02_require_registry_url() {
   # REGISTRY_DB is empty (SQLite) or a PostgreSQL URL without a password.
   [[ -z "$REGISTRY_DB" ]] && return 0
-  if [[ "$REGISTRY_DB" =~ ^[a-z0-9+]+://[^/@]*:[^/@]*@ ]]; then
-    dp02_die "REGISTRY_DB=$(dp02_redact "$REGISTRY_DB") carries a password. Passwords must never be in a URL or in .env: remove it from REGISTRY_DB and put it in a db-auth file (mode 600) named by LSST_DB_AUTH or at ~/.lsst/db-auth.yaml, with an entry {url: ..., username: ..., password: ...}."
-  fi
+  dp02_require_no_password REGISTRY_DB
   # A bare postgresql:// means psycopg (v3) to SQLAlchemy 2; daf_butler needs psycopg2.
   [[ "$REGISTRY_DB" =~ ^postgresql\+psycopg2:// ]] || dp02_die "REGISTRY_DB=$REGISTRY_DB is not a PostgreSQL URL that daf_butler can use. Leave REGISTRY_DB empty for SQLite, or write postgresql+psycopg2://USER@HOST:PORT/DATABASE (daf_butler supports only the psycopg2 driver, and SQLAlchemy 2 reads a bare postgresql:// as psycopg v3)."
+}
+
+dp02_check_settings() {
+  # Validate every setting at once, before anything runs (py/check_settings.py): type,
+  # range and allowed values, TRANSFER against the runtime's butler, passwords in URLs;
+  # a key of the settings file that is no setting gets a warning naming the closest one.
+  # It only reads (values from the environment), so it runs in a dry run too.
+  local status=0
+  python3 "$DP02_HOME/py/check_settings.py" --prog "$DP02_SCRIPT" --env-file "${DP02_ENV_FILE:-}" \
+    --env-file-keys "${DP02_ENV_FILE_KEYS:-}" "${DP02_SETTINGS[@]}" || status=$?
+  case "$status" in
+    0) return 0 ;;
+    2) dp02_die "the settings above are not valid, so nothing was run: fix them in ${DP02_ENV_FILE:-your .env} or on the command line (make ... NAME=VALUE); .env.example explains each setting." ;;
+    *) dp02_die "the settings could not be checked (py/check_settings.py exit $status): is python3 the runtime's Python ('make install', or the stack set up)?" ;;
+  esac
 }
 
 dp02_is_sqlite() {

@@ -34,10 +34,12 @@ setup() { common_setup; }
 }
 
 @test "check-inputs: errors stop the step, name the checks, leave no stamp" {
-  # The helpers' tiny tree: no index files (warning), export.yaml names a missing file (error).
+  # The helpers' tiny tree: no index files (warning); empty raw and refcat files, no visit
+  # list, an export.yaml without its dataset type naming a missing file, no truth summary (errors).
   run "$ROOT/bin/check-inputs"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"failed these checks: raw.visit-list, calib.files. The table above"* ]]
+  [[ "$output" == *"failed these checks: raw.files, raw.visit-list, calib.export, calib.files, refcat.files, truth.files. The table above"* ]]
+  [[ "$output" == *"lsst_a_1472_R22_S11_r.fits (empty, 0 bytes)"* ]]
   [[ "$output" == *"raw.index-files"*"warning"* ]]
   [[ "$output" == *"make raw-indexes"* ]]
   [ ! -e "$STATE/stamps/check-inputs.done" ]

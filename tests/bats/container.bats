@@ -9,7 +9,9 @@ PASSWORD='s3cret-Pw-9f2c'
 
 setup() {
   T=$BATS_TEST_TMPDIR
-  # Only the basic system commands the scripts use, never a real engine or butler.
+  # Only the basic system commands the scripts use, never a real engine or butler; the
+  # system's python3 (its standard library: py/url_credentials.py checks a URL for a
+  # password without SQLAlchemy on a host that only runs the container).
   SYS=$T/sysbin
   mkdir -p "$SYS" "$T/bin" "$T/home" "$T/in/dp0.2/raw" "$T/mini"
   local c p
@@ -17,6 +19,7 @@ setup() {
     date git id stat cut rm head tail sort flock readlink wc true false uname; do
     p=$(command -v "$c") && ln -sf "$p" "$SYS/$c"
   done
+  ln -sf /usr/bin/python3 "$SYS/python3"
   LOG=$T/argv.log
   : >"$LOG"
   IN=$T/in/dp0.2

@@ -49,3 +49,12 @@ setup() { common_setup; use_empty_repo; }
   [ ! -e "$STATE/stamps/import-calibs.done" ]
   grep -q 'simulated failure' "$STATE/logs/import-calibs.log"
 }
+
+@test "import-calibs: an export.yaml naming no dataset (cut short) is refused, not imported" {
+  sed -i '/^- type: dataset$/,$d' "$DP02_TOP/calib/export.yaml"
+  run "$ROOT/bin/import-calibs"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"export.yaml names no dataset: it is cut short"* ]]
+  [ -z "$(calls)" ]
+  [ ! -e "$STATE/stamps/import-calibs.done" ]
+}

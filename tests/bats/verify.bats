@@ -32,10 +32,11 @@ setup() { common_setup; }
 
 @test "verify: a good repository passes, with stamp, table and report" {
   cp -r "$BATS_FILE_TMPDIR/good-repo" "$REPO"
-  mkdir -p "$STATE" && cp "$BATS_FILE_TMPDIR/good-state/refcat.ecsv" "$STATE/"
+  mkdir -p "$STATE" && cp "$BATS_FILE_TMPDIR/good-state/"*.ecsv "$STATE/"
   DP02_TOP="$BATS_FILE_TMPDIR/mini" run "$ROOT/bin/verify"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"verify: 14 of 14 checks match"* ]]
+  [[ "$output" == *"verify: 18 of 18 checks match"* ]]
+  [[ "$output" == *"refcats:listing "*"raws:listing "*"truth-summary:listing "* ]]
   [[ "$output" == *"] verify ... done in"* ]]
   [ -f "$STATE/stamps/verify.done" ]
   [ -f "$STATE/reports/verify.json" ]

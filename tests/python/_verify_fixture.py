@@ -67,6 +67,16 @@ def write_refcat_table(top: Path, path: Path) -> int:
     return len(names)
 
 
+def write_truth_table(top: Path, tracts: list[int], path: Path) -> None:
+    """Write the truth table (ECSV: filename, skymap, tract) as the truth-summary step does."""
+    directory = top / "truth_summary" / "truth_parquet"
+    lines = ["# %ECSV 1.0", "# ---", "# datatype:", "# - {name: filename, datatype: string}",
+             "# - {name: skymap, datatype: string}", "# - {name: tract, datatype: int64}",
+             "# schema: astropy-2.0", "filename skymap tract"]
+    lines += [f"{directory / f'truth_patchint_tract{t}.parq'} DC2 {t}" for t in tracts]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None:
     """Build the repository ``repo`` from the miniature tree ``top``.
 
@@ -122,6 +132,7 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
     region = Box(LonLat.fromDegrees(50, -45), LonLat.fromDegrees(75, -27))
     registry.insertDimensionData("tract", *[{"skymap": "DC2", "id": t, "region": region}
                                             for t in tracts])
+    write_truth_table(top, tracts, state_dir / "truth-summary.ecsv")
     truth_type = DatasetType(s["TRUTH_DATASET_TYPE"], ["skymap", "tract"], "DataFrame",
                              universe=universe)
     registry.registerDatasetType(truth_type)
@@ -133,6 +144,9 @@ def build_repo(top: Path, repo: Path, state_dir: Path, years: list[str]) -> None
                            universe=universe)
     registry.registerDatasetType(raw_type)
     registry.registerRun(s["RAW_COLLECTION"])
+    if _has(universe, "visit_system"):  # daf_butler 23: each visit names its visit system
+        registry.syncDimensionData("visit_system", {"instrument": instrument, "id": 0,
+                                                    "name": "one-to-one"})
     for year in years:
         for visit_dir in sorted((top / "raw" / year).iterdir()):
             index = json.loads((visit_dir / "_index.json").read_text())

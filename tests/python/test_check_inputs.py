@@ -199,12 +199,23 @@ def test_export_does_not_parse(tree: Path, tmp_path: Path) -> None:
 def test_extra_refcat(tree: Path, tmp_path: Path) -> None:
     refcats = tree / "refcats" / "cal_ref_cat"
     count = len(list(refcats.iterdir()))
-    (refcats / "131072.fits").write_bytes(b"")
+    shutil.copy(sorted(refcats.iterdir())[0], refcats / "131072.fits")
     status, report, _ = run(tree, tmp_path, expected_refcats=str(count))
     assert status == 1
     check = by_name(report, "refcat.count")
     assert check["details"] == {"expected": count, "found": count + 1}
     assert f"EXPECTED_REFCATS={count}" in check["summary"]
+
+
+def test_empty_refcat_is_bad_and_not_counted(tree: Path, tmp_path: Path) -> None:
+    refcats = tree / "refcats" / "cal_ref_cat"
+    count = len(list(refcats.iterdir()))
+    (refcats / "131072.fits").write_bytes(b"")
+    status, report, _ = run(tree, tmp_path, expected_refcats=str(count))
+    assert status == 1
+    assert by_name(report, "refcat.count")["status"] == "ok"
+    check = by_name(report, "refcat.files")
+    assert check["details"]["bad"] == ["131072.fits (empty, 0 bytes)"]
 
 
 def test_refcat_names(tree: Path, tmp_path: Path) -> None:
@@ -281,3 +292,113 @@ def test_bench_script_help() -> None:
     result = subprocess.run([str(ROOT / "bench" / "check_inputs_full_scale.sh"), "--help"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def cut_export(tree: Path, before: str) -> None:
+    """Cut export.yaml just before the first line starting with ``before``."""
+    export = tree / "calib" / "export.yaml"
+    lines = export.read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith(before))
+    export.write_text("".join(lines[:first]))
+
+
+def test_export_cut_before_its_datasets(tree: Path, tmp_path: Path) -> None:
+    cut_export(tree, "- type: dataset_type")
+    status, report, _ = run(tree, tmp_path)
+    assert status == 1
+    check = by_name(report, "calib.export")
+    assert check["status"] == "error" and "names no dataset (0 datasets)" in check["summary"]
+    unnamed = by_name(report, "calib.unnamed-files")
+    assert len(unnamed["details"]["unnamed"]) == 16
+
+
+def test_export_cut_before_its_associations(tree: Path, tmp_path: Path) -> None:
+    cut_export(tree, "- type: associations")
+    status, report, _ = run(tree, tmp_path)
+    assert status == 1
+    check = by_name(report, "calib.export")
+    assert "16 of its 16 calibration datasets are certified in no CALIBRATION" in \
+        check["summary"]
+    assert by_name(report, "calib.files")["status"] == "ok"
+
+
+def test_export_cut_inside_a_record(tree: Path, tmp_path: Path) -> None:
+    export = tree / "calib" / "export.yaml"
+    lines = export.read_text().splitlines(keepends=True)
+    last_path = max(i for i, line in enumerate(lines) if line.strip().startswith("path:"))
+    export.write_text("".join(lines[:last_path]))
+    status, report, _ = run(tree, tmp_path)
+    assert status == 1
+    summary = by_name(report, "calib.export")["summary"]
+    assert "1 dataset entries lack their dataset_id, data_id or path" in summary
+    assert by_name(report, "calib.unnamed-files")["details"]["unnamed"][0].endswith(".ecsv")
+
+
+def test_calibration_file_damaged_and_stray_file(tree: Path, tmp_path: Path) -> None:
+    victim = sorted((tree / "calib").rglob("dark_*"))[0]
+    victim.write_bytes(b"")
+    (tree / "calib" / "notes.txt").write_text("not a calibration\n")
+    status, report, _ = run(tree, tmp_path)
+    assert status == 1
+    bad = by_name(report, "calib.files")["details"]["bad"]
+    assert bad == [f"{victim.relative_to(tree / 'calib')} (empty, 0 bytes)"]
+    assert by_name(report, "calib.unnamed-files")["details"]["unnamed"] == ["notes.txt"]
+
+
+def test_raw_problems_are_named(tree: Path, tmp_path: Path) -> None:
+    first, second = visit_dirs(tree)[:2]
+    empty = sorted(first.glob("lsst_a_*.fits"))[0]
+    empty.write_bytes(b"")
+    link = sorted(second.glob("lsst_a_*.fits"))[0]
+    link.unlink()
+    link.symlink_to(tmp_path / "nowhere.fits")
+    status, report, table = run(tree, tmp_path)
+    assert status == 1
+    check = by_name(report, "raw.files")
+    assert check["details"]["bad"] == [
+        f"{empty.relative_to(tree / 'raw')} (empty, 0 bytes)",
+        f"{link.relative_to(tree / 'raw')} (a dangling symbolic link (to {tmp_path}/nowhere.fits))"]
+    assert "Copy the truncated or damaged ones again" in check["summary"]
+    assert "error: raw.files" in table
+
+
+def test_raws_checked_in_processes(tree: Path, tmp_path: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """From PARALLEL_VISITS visit directories on, JOBS processes: the same findings. A file
+    of the right size that is no FITS is found by astropy: with FITS_SAMPLE=all, or when the
+    sample picks it (not with FITS_SAMPLE=0, its size standing out in nothing)."""
+    empty = sorted(visit_dirs(tree)[1].glob("lsst_a_*.fits"))[0]
+    empty.write_bytes(b"")
+    page = sorted(visit_dirs(tree)[4].glob("lsst_a_*.fits"))[1]
+    page.write_bytes(b"<html>".ljust(page.stat().st_size))
+    serial = run(tree, tmp_path, fits_sample="0")
+    monkeypatch.setattr(check_inputs, "PARALLEL_VISITS", 2)
+    parallel = run(tree, tmp_path, jobs="2", fits_sample="0")
+    assert serial[0] == parallel[0] == 1
+    assert by_name(serial[1], "raw.files")["details"] == \
+        by_name(parallel[1], "raw.files")["details"]
+    assert by_name(parallel[1], "raw.files")["details"]["bad"] == [
+        f"{empty.relative_to(tree / 'raw')} (empty, 0 bytes)"]
+    for jobs in ("1", "2"):
+        status, report, _ = run(tree, tmp_path, jobs=jobs, fits_sample="all")
+        check = by_name(report, "raw.files")
+        assert check["details"]["opened_by_astropy"] == 11
+        assert f"{page.relative_to(tree / 'raw')} (astropy cannot read it as FITS" in \
+            check["summary"]
+
+
+def test_truth_summary_files(tree: Path, tmp_path: Path) -> None:
+    truth = tree / "truth_summary"
+    status, report, _ = run(tree, tmp_path, truth_dir=str(truth))
+    assert status == 0
+    assert by_name(report, "truth.files")["status"] == "ok"
+    files = sorted((truth / "truth_parquet").glob("*.parq"))
+    files[0].write_bytes(files[0].read_bytes()[:100])
+    files[1].write_bytes(b"")
+    status, report, _ = run(tree, tmp_path, truth_dir=str(truth))
+    assert status == 1
+    bad = by_name(report, "truth.files")["details"]["bad"]
+    assert bad[0].startswith(f"{files[0].name} (pyarrow cannot read it as Parquet (")
+    assert bad[1] == f"{files[1].name} (empty, 0 bytes)"
+    status, report, _ = run(tree, tmp_path, truth_dir=str(tmp_path / "elsewhere"))
+    assert "set TRUTH_SUMMARY=no" in by_name(report, "truth.files")["summary"]

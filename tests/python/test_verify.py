@@ -61,7 +61,9 @@ def run(work: dict[str, Path], **overrides: str) -> tuple[int, dict[str, Any], s
         "skymap-config": str(top / "skymaps" / "DC2.py"),
         "refcat-collection": S["REFCAT_COLLECTION"],
         "refcat-dataset-type": S["REFCAT_DATASET_TYPE"],
-        "refcat-table": str(state / "refcat.ecsv"), "raw": str(top / "raw"),
+        "refcat-table": str(state / "refcat.ecsv"), "refcats": str(top / "refcats"),
+        "truth-dir": str(top / "truth_summary"),
+        "truth-table": str(state / "truth-summary.ecsv"), "raw": str(top / "raw"),
         "raw-years": " ".join(YEARS), "raw-collection": S["RAW_COLLECTION"],
         "defaults-chain": S["DEFAULTS_CHAIN"],
         "defaults-chain-children": S["DEFAULTS_CHAIN_CHILDREN"],
@@ -96,14 +98,17 @@ def test_good_repository_passes(work: dict[str, Path]) -> None:
     assert report["ok"] is True and report["mismatches"] == []
     assert [r["check"] for r in report["checks"]] == [
         "instrument", "calib:bias", "calib:dark", "calib:flat", "curated-collection", "skymap",
-        "refcats", "exposures", "raws", "visits", "defaults-chain", "tree:collections",
+        "refcats", "refcats:listing", "exposures", "raws", "raws:listing", "visits",
+        "truth-summary", "truth-summary:listing", "defaults-chain", "tree:collections",
         "tree:dataset-types", "tree:physical-filters"]
     assert all(set(r) == {"check", "expected", "found", "ok", "detail"} for r in report["checks"])
     assert row(report, "calib:flat")["expected"] == 12 and row(report, "calib:flat")["found"] == 12
     assert row(report, "exposures")["found"] == 6
     assert row(report, "raws")["expected"] == 12 and row(report, "raws")["found"] == 12
     assert row(report, "visits")["found"] == 6
-    assert "verify: 14 of 14 checks match" in table
+    assert "verify: 18 of 18 checks match" in table
+    assert row(report, "raws:listing")["expected"] == 12
+    assert row(report, "refcats:listing")["found"] == row(report, "refcats")["found"]
     assert sorted(p.name for p in (work["state"] / "reports").iterdir()) == [
         "verify.json", "verify.txt"]
 
@@ -137,7 +142,7 @@ def test_refcat_removed_from_registry(work: dict[str, Path]) -> None:
     registry.removeDatasets(refs[:1])
     status, report, _ = run(work)
     assert status == 1
-    assert report["mismatches"] == ["refcats"]
+    assert report["mismatches"] == ["refcats", "refcats:listing"]
     r = row(report, "refcats")
     assert (r["expected"], r["found"]) == (len(refs), len(refs) - 1)
     assert f"missing from the registry: {refs[0].dataId['htm7']}" in r["detail"]
@@ -185,7 +190,7 @@ def test_exposures_and_raws_against_the_inputs(work: dict[str, Path], tmp_path: 
     shutil.copytree(first, extra)
     status, report, _ = run({**work, "top": top})
     assert status == 1
-    assert report["mismatches"] == ["exposures", "raws"]
+    assert report["mismatches"] == ["exposures", "raws", "raws:listing"]
     assert row(report, "exposures")["expected"] == 7
     assert "1235077" in row(report, "exposures")["detail"]
     assert (row(report, "raws")["expected"], row(report, "raws")["found"]) == (14, 12)
@@ -251,7 +256,8 @@ def test_tree_names_a_removed_dataset_type(work: dict[str, Path]) -> None:
     remove_truth(work["repo"], collection=False)
     status, report, table = run(work)
     assert status == 1
-    assert report["mismatches"] == ["tree:dataset-types"]
+    assert report["mismatches"] == ["truth-summary", "truth-summary:listing",
+                                    "tree:dataset-types"]
     assert row(report, "tree:dataset-types")["found"] == "dataset type truth_summary missing"
 
 
@@ -259,7 +265,8 @@ def test_tree_names_a_removed_collection(work: dict[str, Path]) -> None:
     remove_truth(work["repo"], collection=True)
     status, report, table = run(work)
     assert status == 1
-    assert report["mismatches"] == ["defaults-chain", "tree:collections", "tree:dataset-types"]
+    assert report["mismatches"] == ["truth-summary", "truth-summary:listing", "defaults-chain",
+                                    "tree:collections", "tree:dataset-types"]
     found = row(report, "tree:collections")["found"]
     assert found == ("collection 2.2i/truth_summary missing; "
                      "collection 2.2i/truth_summary missing from chain 2.2i/defaults")
@@ -281,3 +288,56 @@ def test_tree_names_a_chain_in_another_order(work: dict[str, Path]) -> None:
     assert "tree:collections" in report["mismatches"]
     assert "chain 2.2i/defaults has its children in another order" in \
         row(report, "tree:collections")["found"]
+
+
+def test_refcat_skipped_by_the_table_is_named(work: dict[str, Path], tmp_path: Path) -> None:
+    """A dangling link named <htm7>.fits: the table skipped it, the listing names it."""
+    top = tmp_path / "inputs"
+    shutil.copytree(work["top"], top, symlinks=True)
+    (top / "refcats" / "cal_ref_cat" / "131072.fits").symlink_to(tmp_path / "gone.fits")
+    status, report, table = run({**work, "top": top})
+    assert status == 1
+    assert report["mismatches"] == ["refcats:listing"]
+    r = row(report, "refcats:listing")
+    assert r["expected"] == r["found"] + 1
+    assert "131072 (a dangling symbolic link" in r["detail"]
+    assert "mismatch: refcats:listing" in table
+
+
+def test_raw_not_in_its_index_is_named(work: dict[str, Path], tmp_path: Path) -> None:
+    top = tmp_path / "inputs"
+    shutil.copytree(work["top"], top)
+    visit = sorted((top / "raw" / "y2-wfd").iterdir())[0]
+    source = sorted(visit.glob("lsst_a_*.fits"))[0]
+    shutil.copy(source, visit / source.name.replace("R22_S11", "R22_S10"))
+    status, report, _ = run({**work, "top": top})
+    assert status == 1
+    assert report["mismatches"] == ["raws:listing"]
+    r = row(report, "raws:listing")
+    assert (r["expected"], r["found"]) == (13, 12)
+    assert f"y2-wfd/{visit.name} (not in its index: lsst_a_" in r["detail"]
+
+
+def test_truth_file_not_ingested_is_named(work: dict[str, Path], tmp_path: Path) -> None:
+    top = tmp_path / "inputs"
+    shutil.copytree(work["top"], top)
+    parquet = top / "truth_summary" / "truth_parquet"
+    shutil.copy(sorted(parquet.iterdir())[0], parquet / "truth_patchint_tract9999.parq")
+    status, report, _ = run({**work, "top": top})
+    assert status == 1
+    assert report["mismatches"] == ["truth-summary:listing"]
+    assert "tract in the directory but not in the registry: 9999" in \
+        row(report, "truth-summary:listing")["detail"]
+
+
+def test_truth_row_missing_from_the_registry(work: dict[str, Path]) -> None:
+    registry = writeable(work["repo"]).registry
+    refs = sorted(registry.queryDatasets(S["TRUTH_DATASET_TYPE"],
+                                         collections=S["TRUTH_COLLECTION"]),
+                  key=lambda ref: ref.dataId["tract"])
+    registry.removeDatasets(refs[:1])
+    status, report, _ = run(work)
+    assert status == 1
+    assert report["mismatches"] == ["truth-summary", "truth-summary:listing"]
+    assert f"tracts missing from the registry: {refs[0].dataId['tract']}" in \
+        row(report, "truth-summary")["detail"]
