@@ -63,6 +63,7 @@ def plugin_env() -> dict[str, str]:
     parts = [str(ROOT), str(PY_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(parts)
     env.pop("STANDIN_INGEST_V23_SPLIT", None)
+    env.pop("STANDIN_SKYMAP_TRACTS", None)
     return env
 
 
@@ -285,6 +286,13 @@ def test_register_skymap(built: dict[str, Any]) -> None:
         assert (skymaps[0].patch_nx_max, skymaps[0].patch_ny_max) == (7, 7)
         tracts = list(reg.queryDimensionRecords("tract", skymap="DC2"))
         assert tracts
+        # Without STANDIN_SKYMAP_TRACTS (as in the container test and a plain make repo
+        # with the stand-ins) the default selection must hold every tract the miniature
+        # tree has a truth file for, or truth-summary refuses them.
+        truth = sorted((built["top"] / "truth_summary" / "truth_parquet").glob("*.parq"))
+        assert truth
+        wanted = {int(p.stem.rsplit("tract", 1)[1]) for p in truth}
+        assert wanted <= {int(rec.id) for rec in tracts}
         assert len(list(reg.queryDimensionRecords("patch", skymap="DC2"))) == 49 * len(tracts)
         assert len(list(reg.queryDatasets("skyMap", collections="skymaps"))) == 1
 

@@ -16,9 +16,10 @@ Registration, in one transaction, like the real one:
   type and its config), ``tract_max``, ``patch_nx_max``, ``patch_ny_max``
   (the tract count of a rings sky map follows lsst.skymap's formula: 18938
   for DC2's 120 rings; the patch grid is estimated from the tract size);
-- ``tract`` and ``patch`` records with regions, but only for a few tracts
-  (the real command inserts all of them): by default the tracts near the
-  DC2 field centre (RA 61.86, Dec -35.79), or those listed in
+- ``tract`` and ``patch`` records with regions, but only for some tracts
+  (the real command inserts all of them): by default the tracts whose centre
+  lies in the DC2 footprint (RA 50..75, Dec -45..-27, the region the
+  miniature tree's visits and truth files are drawn from), or those listed in
   ``STANDIN_SKYMAP_TRACTS`` (comma-separated ids, ``all`` or ``none``);
   discrete sky maps get all their tracts, dodeca sky maps none;
 - a ``skyMap`` dataset (dimensions ``skymap``, storage class ``SkyMap``) in
@@ -60,8 +61,8 @@ log = logging.getLogger("lsst.standins.skymap")
 
 SKYMAP_RUN = "skymaps"
 SKYMAP_FORMATTER = "lsst.daf.butler.formatters.pickle.PickleFormatter"
-DC2_CENTRE = (61.86, -35.79)
-DEFAULT_TRACT_RADIUS_DEG = 2.0
+DC2_FOOTPRINT = (50.0, 75.0, -45.0, -27.0)
+"""RA min, RA max, Dec min, Dec max (degrees) of the DC2 field: the default tract selection."""
 
 
 class LegacyTractBuilderConfig(Config):
@@ -274,14 +275,11 @@ class StandinSkyMap:
         if choice:
             wanted = {int(t) for t in choice.split(",") if t.strip()}
             return [t for t in self.tracts if t["id"] in wanted]
-        centre = _lonlat(*DC2_CENTRE)
-        limit = math.radians(DEFAULT_TRACT_RADIUS_DEG)
+        ra0, ra1, dec0, dec1 = DC2_FOOTPRINT
         return [
             t
             for t in self.tracts
-            if "ra" in t
-            and "half_ra" in t
-            and _lonlat(t["ra"], t["dec"]).dot(centre) >= math.cos(limit)
+            if "half_ra" in t and ra0 <= t["ra"] <= ra1 and dec0 <= t["dec"] <= dec1
         ]
 
 
