@@ -6,9 +6,9 @@
 - **Timeline:** one row per step of ``make repo`` (one per raw year), a bar per attempt,
   from the stamps (``STATE_DIR/stamps/<step>.done``: start, end, duration, result) and the
   logs (``STATE_DIR/logs/<step>.log``: its ``# step ... started/FAILED/done`` lines). A
-  step's log is rewritten when the step runs again, so an attempt is seen only while its
-  log or stamp is there; attempts seen by an earlier report (the previous ``build.json``)
-  are kept, so reruns between two reports appear as separate bars.
+  step that runs again rotates its log (``<step>.log.1`` the oldest attempt, then ``.2``,
+  ...), so every attempt has a bar; attempts seen by an earlier report (the previous
+  ``build.json``) are kept too, for logs removed since.
 - **Counts:** expected vs found of every check of ``verify.json`` and ``check-inputs.json``
   (mismatches first), raws per year and raws/s per year, datasets per dataset type.
 - **Environment:** toolkit revision, stack (from the stamps), runtime, registry kind
@@ -270,6 +270,56 @@ def read_log(path: str) -> dict[str, Any] | None:
     return log
 
 
+def rotated_logs(logs_dir: str, step: str) -> list[str]:
+    """Return the rotated logs of a step's earlier attempts, oldest first.
+
+    Parameters
+    ----------
+    logs_dir : `str`
+        ``STATE_DIR/logs``.
+    step : `str`
+        The step.
+
+    Returns
+    -------
+    paths : `list` [`str`]
+        ``<step>.log.1``, ``<step>.log.2``, ... that exist, in order of their number.
+    """
+    prefix = step + ".log."
+    try:
+        names = os.listdir(logs_dir)
+    except OSError:
+        return []
+    numbered = [(int(n[len(prefix):]), n) for n in names
+                if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    return [os.path.join(logs_dir, n) for _, n in sorted(numbered)]
+
+
+def log_attempt(step: str, log: dict[str, Any], status: str, source: str) -> dict[str, Any]:
+    """Return the attempt that a step log (`read_log`) describes.
+
+    Parameters
+    ----------
+    step : `str`
+        The step.
+    log : `dict`
+        What `read_log` read.
+    status : `str`
+        ``failed``, ``interrupted`` or ``superseded``.
+    source : `str`
+        Where it was seen (``log``, ``earlier log``).
+
+    Returns
+    -------
+    attempt : `dict`
+        ``step``, ``status``, ``start``, ``seconds``, ``end``, ``source``, ``exit``.
+    """
+    seconds = (log["duration_s"] if log["duration_s"] is not None
+               else max(0.0, log["end"] - log["start"]))
+    return {"step": step, "status": status, "start": log["start"], "seconds": seconds,
+            "end": log["start"] + seconds, "source": source, "exit": log["exit"]}
+
+
 def collect_steps(steps: list[str], state_dir: str,
                   previous: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Every step's state and every attempt seen, from the stamps, the logs and the last report.
@@ -325,17 +375,28 @@ def collect_steps(steps: list[str], state_dir: str,
                     status = "superseded"
                 else:
                     status = "interrupted"
-                seconds = (log["duration_s"] if log["duration_s"] is not None
-                           else max(0.0, log["end"] - log["start"]))
-                attempts.append({"step": step, "status": status, "start": log["start"],
-                                 "seconds": seconds, "end": log["start"] + seconds,
-                                 "source": "log", "exit": log["exit"]})
+                attempts.append(log_attempt(step, log, status, "log"))
                 if stamp is None and status in ("failed", "interrupted"):
                     row.update(state=status, start=format_time(log["start"]),
                                end=format_time(log["end"]) if status == "failed" else "",
                                exit=log["exit"])
+        # Earlier attempts whose logs were rotated (<step>.log.1 the oldest, bin/lib/dp02.sh).
+        for old_log in rotated_logs(os.path.join(state_dir, "logs"), step):
+            earlier = read_log(old_log)
+            if earlier is None or earlier["start"] is None or earlier["start"] == stamp_start:
+                continue
+            status = {"failed": "failed", "done": "superseded"}.get(earlier["outcome"] or "",
+                                                                    "interrupted")
+            attempts.append(log_attempt(step, earlier, status, "earlier log"))
         rows.append(row)
-    seen = {(a["step"], a["start"]) for a in attempts}
+    seen: set = set()
+    unique = []
+    for attempt in attempts:
+        key = (attempt["step"], attempt["start"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(attempt)
+    attempts = unique
     for old in previous or []:
         try:
             key = (str(old["step"]), float(old["start"]))

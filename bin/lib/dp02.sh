@@ -400,9 +400,20 @@ dp02_step_begin() {
   mkdir -p "$DP02_STAMPS" "$DP02_LOGS"
   _dp02_lock
   DP02_STEP_LOG="$DP02_LOGS/$DP02_STEP.log"
+  _dp02_rotate_log "$DP02_STEP_LOG"
   printf '# step %s started %s (toolkit %s)\n' "$DP02_STEP" "$DP02_STEP_START" \
     "$(dp02_toolkit_revision)" >"$DP02_STEP_LOG"
   trap '_dp02_step_exit $?' EXIT
+}
+
+_dp02_rotate_log() {
+  # Keep an earlier attempt's log as LOG.1, LOG.2, ... (1 the oldest) instead of truncating
+  # it: after an interruption and a resume, what the interrupted attempt wrote is still there
+  # (and make report shows that attempt). LOG itself is always the latest attempt.
+  local log=$1 n=1
+  [[ -s "$log" ]] || return 0
+  while [[ -e "$log.$n" ]]; do n=$((n + 1)); done
+  mv -f "$log" "$log.$n"
 }
 
 _dp02_step_exit() {

@@ -29,3 +29,22 @@ setup() { common_setup; use_empty_repo; }
   [ "$status" -ne 0 ]
   [[ "$output" == *"'register-skymap' is not available"*"pipe_tasks"* ]]
 }
+
+@test "register-skymap: a rerun keeps the failed attempt's log as register-skymap.log.1" {
+  BUTLER_DOUBLE_FAIL=register-skymap run "$ROOT/bin/register-skymap"
+  [ "$status" -ne 0 ]
+  [ ! -e "$STATE/stamps/register-skymap.done" ]
+  grep -q "simulated failure" "$STATE/logs/register-skymap.log"
+  run "$ROOT/bin/register-skymap"
+  [ "$status" -eq 0 ]
+  # The latest attempt is the log; the failed one is kept whole beside it.
+  grep -q "^# step register-skymap done" "$STATE/logs/register-skymap.log"
+  run -1 grep -q "simulated failure" "$STATE/logs/register-skymap.log"
+  grep -q "simulated failure" "$STATE/logs/register-skymap.log.1"
+  grep -q "^# step register-skymap FAILED (exit " "$STATE/logs/register-skymap.log.1"
+  rm "$STATE/stamps/register-skymap.done"
+  run "$ROOT/bin/register-skymap"
+  [ "$status" -eq 0 ]
+  [ -e "$STATE/logs/register-skymap.log.2" ]
+  [ "$(grep -c "^# step register-skymap started" "$STATE/logs/register-skymap.log.1")" -eq 1 ]
+}
