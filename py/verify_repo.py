@@ -381,7 +381,8 @@ def load_tree(path: str, export_path: str, truth_summary: bool,
     -------
     tree : `dict` [`str`, `typing.Any`]
         ``collections``, ``dataset_types`` (lists of dicts, ``children``, ``dimensions``
-        and ``storage_class`` filled in) and ``physical_filters``.
+        and ``storage_class`` filled in), ``physical_filters`` and ``instrument`` (the
+        fields the instrument record must have, e.g. ``class_name``; empty when not given).
     """
     import yaml
 
@@ -428,8 +429,10 @@ def load_tree(path: str, export_path: str, truth_summary: bool,
             entry["dimensions"] = [str(d) for d in item.get("dimensions") or []]
             entry["storage_class"] = str(item.get("storage_class"))
         dataset_types.append(entry)
+    instrument = {str(k): v for k, v in (doc.get("instrument") or {}).items()}
     return {"collections": collections, "dataset_types": dataset_types,
-            "physical_filters": [str(f) for f in doc.get("physical_filters") or []]}
+            "physical_filters": [str(f) for f in doc.get("physical_filters") or []],
+            "instrument": instrument}
 
 
 def _names(items: Any) -> set[str]:
@@ -535,6 +538,35 @@ def flatten_chain(registry: Any, collection: str) -> list[str]:
             if leaf not in leaves:
                 leaves.append(leaf)
     return leaves
+
+
+def instrument_differences(registry: Any, name: str, expected: dict[str, Any]) -> list[str]:
+    """Name each field of the instrument record that differs from the expected tree.
+
+    Parameters
+    ----------
+    registry : `lsst.daf.butler.Registry`
+        The repository's registry.
+    name : `str`
+        ``INSTRUMENT``.
+    expected : `dict` [`str`, `typing.Any`]
+        The ``instrument`` fields of the expected tree (``class_name``, ``detector_max``).
+
+    Returns
+    -------
+    differences : `list` [`str`]
+        E.g. ``instrument LSSTCam-imSim class_name is X, expected Y``; empty when equal.
+    """
+    records = [r for r in registry.queryDimensionRecords("instrument") if r.name == name]
+    if not records:
+        return [f"instrument {name} missing"]
+    record = records[0]
+    differences = []
+    for field, want in expected.items():
+        got = getattr(record, field, None)
+        if str(got) != str(want):
+            differences.append(f"instrument {name} {field} is {got}, expected {want}")
+    return differences
 
 
 def record_values(registry: Any, element: str, field: str, **where: Any) -> list[Any]:
@@ -803,6 +835,11 @@ class Verifier:
                  if f not in names])
 
         self.run("tree:physical-filters", filters)
+        if tree["instrument"]:
+            self.run("tree:instrument", lambda: add(
+                "tree:instrument", "instrument record fields", len(tree["instrument"]),
+                instrument_differences(self.registry, self.args.instrument,
+                                       tree["instrument"])))
 
     def run_all(self) -> None:
         """Run every check in order."""

@@ -35,7 +35,7 @@ setup() { common_setup; }
   mkdir -p "$STATE" && cp "$BATS_FILE_TMPDIR/good-state/"*.ecsv "$STATE/"
   DP02_TOP="$BATS_FILE_TMPDIR/mini" run "$ROOT/bin/verify"
   [ "$status" -eq 0 ]
-  [[ "$output" == *"verify: 18 of 18 checks match"* ]]
+  [[ "$output" == *"verify: 19 of 19 checks match"* ]]
   [[ "$output" == *"refcats:listing "*"raws:listing "*"truth-summary:listing "* ]]
   [[ "$output" == *"] verify ... done in"* ]]
   [ -f "$STATE/stamps/verify.done" ]

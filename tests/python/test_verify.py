@@ -100,13 +100,13 @@ def test_good_repository_passes(work: dict[str, Path]) -> None:
         "instrument", "calib:bias", "calib:dark", "calib:flat", "curated-collection", "skymap",
         "refcats", "refcats:listing", "exposures", "raws", "raws:listing", "visits",
         "truth-summary", "truth-summary:listing", "defaults-chain", "tree:collections",
-        "tree:dataset-types", "tree:physical-filters"]
+        "tree:dataset-types", "tree:physical-filters", "tree:instrument"]
     assert all(set(r) == {"check", "expected", "found", "ok", "detail"} for r in report["checks"])
     assert row(report, "calib:flat")["expected"] == 12 and row(report, "calib:flat")["found"] == 12
     assert row(report, "exposures")["found"] == 6
     assert row(report, "raws")["expected"] == 12 and row(report, "raws")["found"] == 12
     assert row(report, "visits")["found"] == 6
-    assert "verify: 18 of 18 checks match" in table
+    assert "verify: 19 of 19 checks match" in table
     assert row(report, "raws:listing")["expected"] == 12
     assert row(report, "refcats:listing")["found"] == row(report, "refcats")["found"]
     assert sorted(p.name for p in (work["state"] / "reports").iterdir()) == [
@@ -341,3 +341,16 @@ def test_truth_row_missing_from_the_registry(work: dict[str, Path]) -> None:
     assert report["mismatches"] == ["truth-summary", "truth-summary:listing"]
     assert f"tracts missing from the registry: {refs[0].dataId['tract']}" in \
         row(report, "truth-summary")["detail"]
+
+
+def test_tree_names_an_instrument_record_field(work: dict[str, Path], tmp_path: Path) -> None:
+    """An instrument record that differs from the expected tree's is named, field by field."""
+    tree = tmp_path / "tree.yaml"
+    text = (ROOT / "etc" / "tree-mini.yaml").read_text()
+    assert "detector_max: 1000}" in text
+    tree.write_text(text.replace("detector_max: 1000}", "detector_max: 189}"))
+    status, report, _table = run(work, tree=str(tree))
+    assert status == 1
+    assert report["mismatches"] == ["tree:instrument"]
+    assert row(report, "tree:instrument")["found"] == \
+        f"instrument {S['INSTRUMENT']} detector_max is 1000, expected 189"
