@@ -320,6 +320,75 @@ def log_attempt(step: str, log: dict[str, Any], status: str, source: str) -> dic
             "end": log["start"] + seconds, "source": source, "exit": log["exit"]}
 
 
+def collect_tasks(years: list[str], state_dir: str) -> list[dict[str, Any]]:
+    """Every attempt of every Slurm array task of the raws (``SCHEDULER=slurm``).
+
+    Each task is one chunk of a year's visit directories, run as ``bin/raws --chunk``,
+    whose step log is ``STATE_DIR/logs/raws/<year>-<NNNN>.log`` (rotated like the steps',
+    ``.1`` the oldest attempt).
+
+    Parameters
+    ----------
+    years : `list` [`str`]
+        ``RAW_YEARS``.
+    state_dir : `str`
+        ``STATE_DIR``.
+
+    Returns
+    -------
+    tasks : `list` [`dict`]
+        One attempt per log: ``step`` (``raws-<year>``), ``task`` (``<year>-<NNNN>``),
+        ``status`` (``done``, ``failed``, ``interrupted``; ``superseded`` for an earlier
+        success), ``start``, ``seconds``, ``end``, ``source``, ``exit``. Empty when the raws
+        did not run on Slurm.
+    """
+    logs_dir = os.path.join(state_dir, "logs", "raws")
+    try:
+        names = sorted(os.listdir(logs_dir))
+    except OSError:
+        return []
+    tasks = []
+    for year in years:
+        pattern = re.compile(rf"\A{re.escape(year)}-[0-9]+\Z")
+        for task in sorted({n[:-4] for n in names if n.endswith(".log") and pattern.match(n[:-4])}):
+            paths = rotated_logs(logs_dir, task) + [os.path.join(logs_dir, task + ".log")]
+            for number, path in enumerate(paths):
+                log = read_log(path)
+                if log is None or log["start"] is None:
+                    continue
+                latest = number == len(paths) - 1
+                status = {"failed": "failed", "done": "done" if latest else "superseded"}.get(
+                    log["outcome"] or "", "interrupted")
+                attempt = log_attempt(f"raws-{year}", log, status,
+                                      "task log" if latest else "earlier task log")
+                attempt["task"] = task
+                tasks.append(attempt)
+    return tasks
+
+
+def timeline_rows(steps: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> list[str]:
+    """Return the labels of the timeline's rows: each step, its Slurm tasks under it.
+
+    Parameters
+    ----------
+    steps : `list` [`dict`]
+        The step rows, in order.
+    tasks : `list` [`dict`]
+        `collect_tasks`.
+
+    Returns
+    -------
+    labels : `list` [`str`]
+        ``check-inputs``, ..., ``raws-y1-wfd``, ``  task y1-wfd-0000``, ..., ``visits``, ...
+    """
+    labels = []
+    for row in steps:
+        labels.append(row["step"])
+        for task in sorted({t["task"] for t in tasks if t["step"] == row["step"]}):
+            labels.append(f"  task {task}")
+    return labels
+
+
 def collect_steps(steps: list[str], state_dir: str,
                   previous: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Every step's state and every attempt seen, from the stamps, the logs and the last report.
@@ -685,7 +754,8 @@ def human_seconds(seconds: float) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> bytes:
+def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]],
+                 tasks: list[dict[str, Any]] | None = None) -> bytes:
     """Draw the Gantt chart of the attempts, one row per step, with matplotlib's Agg.
 
     Parameters
@@ -694,6 +764,8 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) ->
         The step rows (their order is the rows' order; pending ones are labelled).
     attempts : `list` [`dict`]
         Every attempt: step, status, start (epoch), seconds.
+    tasks : `list` [`dict`], optional
+        The Slurm array tasks' attempts (`collect_tasks`): a row per task under its year.
 
     Returns
     -------
@@ -704,22 +776,25 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) ->
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    names = [row["step"] for row in steps]
-    t0 = min((a["start"] for a in attempts), default=0.0)
-    t1 = max((a["start"] + a["seconds"] for a in attempts), default=t0 + 1.0)
+    tasks = tasks or []
+    names = timeline_rows(steps, tasks)
+    everything = attempts + tasks
+    t0 = min((a["start"] for a in everything), default=0.0)
+    t1 = max((a["start"] + a["seconds"] for a in everything), default=t0 + 1.0)
     span = max(t1 - t0, 1.0)
     scale, unit = time_unit(span)
     fig = Figure(figsize=(11, 1.4 + 0.32 * len(names)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     minimum = span / 400.0
-    for a in attempts:
-        y = names.index(a["step"])
+    for a in everything:
+        y = names.index(f"  task {a['task']}" if "task" in a else a["step"])
         left = (a["start"] - t0) / scale
         width = max(a["seconds"], minimum) / scale
         ax.barh(y, width, left=left, height=0.6, color=STATUS_COLOURS.get(a["status"], "#607d8b"),
                 edgecolor="black", linewidth=0.4)
-    for y, row in enumerate(steps):
+    for row in steps:
+        y = names.index(row["step"])
         mine = [a for a in attempts if a["step"] == row["step"]]
         if mine:
             last = mine[-1]
@@ -741,7 +816,7 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]]) ->
     ax.set_xlabel(f"{unit} since {format_time(t0) if attempts else 'the start'} (UTC)")
     ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
-    present = [s for s in STATUS_COLOURS if any(a["status"] == s for a in attempts)]
+    present = [s for s in STATUS_COLOURS if any(a["status"] == s for a in everything)]
     handles = [Patch(facecolor=STATUS_COLOURS[s], edgecolor="black", linewidth=0.4,
                      label=STATUS_WORDS[s]) for s in present]
     if any(row["state"] == "pending" for row in steps):
@@ -849,9 +924,10 @@ def render_html(doc: dict[str, Any], png: bytes | None) -> str:
                      f'src="data:image/png;base64,{FIGURE_SLOT}">')
     else:
         parts.append(f'<p class="muted">No figure: {esc(doc["errors"].get("timeline", ""))}</p>')
-    parts.append('<p class="muted">Times come from the stamps and the step logs. A step\'s '
-                 "log is rewritten when it runs again, so each bar is an attempt whose stamp or "
-                 "log is still there, or that an earlier report saw.</p>")
+    parts.append('<p class="muted">Times come from the stamps and the step logs. A step '
+                 "that runs again keeps its earlier log as &lt;step&gt;.log.1, .2, ..., so "
+                 "each attempt is a bar: from its stamp, its log or an earlier log, or from "
+                 "an earlier report.</p>")
     rows, classes = [], []
     for r in steps:
         rows.append([r["step"], r["state"] + (" (already there)" if r["result"] not in ("", "done")
@@ -1019,6 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = load_json(json_path) or {}
     timeline = collect_steps(steps, args.state_dir,
                              (previous.get("timeline") or {}).get("attempts"))
+    timeline["slurm_tasks"] = collect_tasks(years, args.state_dir)
     checks = collect_checks(reports)
     try:
         registry = collect_registry(args.repo, args.raw_collection, args.instrument,
@@ -1061,7 +1138,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     png = None
     try:
-        png = timeline_png(timeline["steps"], timeline["attempts"])
+        png = timeline_png(timeline["steps"], timeline["attempts"], timeline["slurm_tasks"])
     except Exception as exc:  # noqa: BLE001 -- the tables still say everything
         errors["timeline"] = f"the figure could not be drawn: {type(exc).__name__}: {exc}"
     page = redact(render_html(doc, png), secrets)

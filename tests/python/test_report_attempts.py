@@ -64,3 +64,33 @@ def test_an_earlier_report_does_not_double_an_attempt(tmp_path: Path) -> None:
     assert len(first["attempts"]) == len(again["attempts"]) == 2
     assert [a["status"] for a in again["attempts"]] == ["failed", "failed"]
     assert again["steps"][0]["state"] == "failed"
+
+
+def test_slurm_tasks_are_rows_under_their_year(tmp_path: Path) -> None:
+    """SCHEDULER=slurm: each array task's log (logs/raws/<year>-<NNNN>.log) is a bar of its
+    own, on a row under its year; a task that failed and was resubmitted has both bars."""
+    raws = tmp_path / "logs" / "raws"
+    raws.mkdir(parents=True)
+    for task, start in (("y1-wfd-0000", "10:00:00"), ("y1-wfd-0001", "10:00:01")):
+        write_log(raws / f"{task}.log", task, f"2026-12-01T{start}Z",
+                  f"# step {task} done 2026-12-01T10:00:30Z in 29.0 s")
+    write_log(raws / "y1-wfd-0001.log.1", "y1-wfd-0001", "2026-12-01T09:50:00Z",
+              "# step y1-wfd-0001 FAILED (exit 1) 2026-12-01T09:50:10Z")
+    write_log(raws / "y2-wfd-0000.log", "y2-wfd-0000", "2026-12-01T10:01:00Z", None)
+    (raws / "y1-wfd-0000.out").write_text("job output, not a step log\n")
+    (raws / "y3-wfd-0000.log").write_text("# step y3-wfd-0000 started 2026-12-01T10:00:00Z\n")
+    tasks = report.collect_tasks(["y1-wfd", "y2-wfd"], str(tmp_path))
+    assert [(t["task"], t["status"], t["step"]) for t in tasks] == [
+        ("y1-wfd-0000", "done", "raws-y1-wfd"),
+        ("y1-wfd-0001", "failed", "raws-y1-wfd"),
+        ("y1-wfd-0001", "done", "raws-y1-wfd"),
+        ("y2-wfd-0000", "interrupted", "raws-y2-wfd")]
+    assert tasks[0]["seconds"] == 29.0
+    steps = [{"step": s, "state": "pending"} for s in
+             ("refcats", "raws-y1-wfd", "raws-y2-wfd", "visits")]
+    assert report.timeline_rows(steps, tasks) == [
+        "refcats", "raws-y1-wfd", "  task y1-wfd-0000", "  task y1-wfd-0001",
+        "raws-y2-wfd", "  task y2-wfd-0000", "visits"]
+    png = report.timeline_png(steps, [], tasks)
+    assert png.startswith(b"\x89PNG")
+    assert report.collect_tasks(["y1-wfd"], str(tmp_path / "local-build")) == []
