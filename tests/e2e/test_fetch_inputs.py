@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -20,6 +21,7 @@ import pytest
 from conftest import ROOT, Build
 
 sys.path.insert(0, str(ROOT / "tests"))
+import holdpoint  # noqa: E402
 from nginxserver import ServedNginx, nginx  # noqa: E402, F401
 
 ARCHIVES = {
@@ -161,6 +163,57 @@ def test_resume_with_a_range_request(tmp_path: Path, nginx: ServedNginx) -> None
                     "--output", str(fetch.downloads / f"{name}.part"),
                     f"{nginx.url}/files/{name}"], check=True)
     assert (fetch.downloads / f"{name}.part").stat().st_size == half
+    nginx.clear_log()
+    result = fetch.run()
+    assert result.returncode == 0, result.stderr
+    assert f"resuming at byte {half}" in result.stderr
+    gets = [r for r in nginx.requests() if r["method"] == "GET"]
+    assert len(gets) == 1, nginx.requests()
+    assert gets[0]["range"] == f"bytes={half}-" and gets[0]["status"] == 206
+    assert half + gets[0]["bytes"] == size
+    assert sha256(fetch.downloads / name) == sha256(nginx.root / name)
+    assert (fetch.top / "bigdata" / "data.bin").read_bytes() == \
+        (payload / "data.bin").read_bytes()
+
+
+def test_download_killed_half_way_then_resumed(tmp_path: Path,
+                                               nginx: ServedNginx) -> None:  # noqa: F811
+    """A real `make fetch-inputs` SIGKILLed in the middle of a download, then run again.
+
+    The curl double (tests/doubles/curl-hold-double) fetches the first half with the real
+    curl and announces it on a FIFO; the test kills make's whole process group there, so the
+    kill falls half-way whatever the load. The rerun, with the real curl, must ask for the
+    rest only (the server's access log: one Range request, 206, the bytes adding up).
+    """
+    payload = tmp_path / "payload"
+    payload.mkdir()
+    (payload / "data.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+    name = "killed-test.tar.gz"
+    tar_dir(nginx.root / name, payload, [Path("data.bin")])
+    size = (nginx.root / name).stat().st_size
+    half = size // 2
+    fetch = Fetch(tmp_path / "run", nginx, f"{name}:bigdata:{sha256(nginx.root / name)}")
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "curl").symlink_to(ROOT / "tests" / "doubles" / "curl-hold-double")
+    fifo = tmp_path / "hold.fifo"
+    os.mkfifo(fifo)
+    real_curl = shutil.which("curl")
+    assert real_curl
+    env = {**fetch.env, "PATH": f"{shim}:{fetch.build.run_env()['PATH']}",
+           "CURL_DOUBLE_REAL": real_curl, "CURL_HOLD_BYTES": str(half),
+           "CURL_HOLD_FIFO": str(fifo)}
+    fetch.build.base.mkdir(parents=True, exist_ok=True)
+    proc = fetch.build.popen("fetch-inputs", env=env)
+    held = holdpoint.read_holds(fifo, proc)
+    assert held, fetch.build.output.read_text()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    part = fetch.downloads / f"{name}.part"
+    assert part.stat().st_size == half
+    assert not (fetch.downloads / name).exists()
+    assert not (fetch.state / "stamps" / "fetch-inputs.done").exists()
+    assert not (fetch.top / "bigdata").exists()
     nginx.clear_log()
     result = fetch.run()
     assert result.returncode == 0, result.stderr
