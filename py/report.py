@@ -42,6 +42,8 @@ REPORT_VERSION = 1
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 STARTED = re.compile(r"^# step (?P<step>\S+) started (?P<time>\S+)")
 FAILED = re.compile(r"^# step (?P<step>\S+) FAILED \(exit (?P<status>\d+)\) (?P<time>\S+)")
+INTERRUPTED = re.compile(
+    r"^# step (?P<step>\S+) INTERRUPTED \(exit (?P<status>\d+)\) (?P<time>\S+)")
 DONE = re.compile(r"^# step (?P<step>\S+) done (?P<time>\S+) in (?P<duration>[0-9.]+) s")
 INGESTED = re.compile(r"Ingested (\d+) distinct Butler dataset")
 VISIT_DIR = re.compile(r"\A[0-9]{8}\Z")
@@ -261,7 +263,12 @@ def read_log(path: str) -> dict[str, Any] | None:
             log["ingested"] = (log["ingested"] or 0) + int(found.group(1))
     last = lines[-1]
     failed, done = FAILED.match(last), DONE.match(last)
-    if failed:
+    stopped = INTERRUPTED.match(last)
+    if stopped:
+        # Ctrl-C or SIGTERM: an interrupted attempt (outcome None) that ended at that line.
+        log.update(end=parse_time(stopped.group("time")) or mtime,
+                   exit=int(stopped.group("status")))
+    elif failed:
         log.update(outcome="failed", end=parse_time(failed.group("time")) or mtime,
                    exit=int(failed.group("status")))
     elif done:

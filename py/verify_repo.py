@@ -473,6 +473,12 @@ def collection_differences(registry: Any, expected: list[dict[str, Any]]) -> lis
             if sorted(want) == sorted(found) and want != found:
                 differences.append(f"chain {name} has its children in another order: "
                                    f"{' '.join(found)}, expected {' '.join(want)}")
+    names = {str(e["name"]) for e in expected if "name" in e}
+    patterns = [re.compile("^" + ".*".join(re.escape(p) for p in str(e["pattern"]).split("*"))
+                           + "$") for e in expected if "pattern" in e]
+    for name in sorted(existing):
+        if name not in names and not any(p.match(name) for p in patterns):
+            differences.append(f"collection {name} ({existing[name]}) not expected")
     return differences
 
 
@@ -495,6 +501,9 @@ def dataset_type_differences(registry: Any, expected: list[dict[str, Any]]) -> l
         if "storage_class" in entry and storage != entry["storage_class"]:
             differences.append(f"dataset type {name} has storage class {storage}, expected "
                                f"{entry['storage_class']}")
+    listed = {str(e["name"]) for e in expected}
+    differences += [f"dataset type {name} not expected" for name in sorted(found)
+                    if name not in listed]
     return differences
 
 

@@ -404,6 +404,11 @@ dp02_step_begin() {
   printf '# step %s started %s (toolkit %s)\n' "$DP02_STEP" "$DP02_STEP_START" \
     "$(dp02_toolkit_revision)" >"$DP02_STEP_LOG"
   trap '_dp02_step_exit $?' EXIT
+  # A signal ends the step as interrupted, not failed (make status, make report): the
+  # traps run once the foreground command has returned, then exit with the usual status.
+  trap '_dp02_step_signal 129' HUP
+  trap '_dp02_step_signal 130' INT
+  trap '_dp02_step_signal 143' TERM
 }
 
 _dp02_rotate_log() {
@@ -416,13 +421,24 @@ _dp02_rotate_log() {
   mv -f "$log" "$log.$n"
 }
 
+_dp02_step_signal() {
+  # INT, TERM, HUP trap of a step: $1 is the exit status (128 + the signal's number).
+  DP02_STEP_SIGNAL=$1
+  exit "$1"
+}
+
 _dp02_step_exit() {
   # EXIT trap: a step that did not reach dp02_step_done failed; say so once, with its log.
   local status=$1
   [[ -n "${DP02_STEP_OPEN:-}" ]] || return 0
   DP02_STEP_OPEN=
-  [[ -n "${DP02_STEP_LOG:-}" ]] && printf '# step %s FAILED (exit %s) %s\n' "$DP02_STEP" "$status" "$(dp02_now)" >>"$DP02_STEP_LOG"
-  dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... FAILED (exit $status), log: ${DP02_STEP_LOG:-none}"
+  local word=FAILED
+  if [[ -n "${DP02_STEP_SIGNAL:-}" ]]; then
+    status=$DP02_STEP_SIGNAL
+    word=INTERRUPTED
+  fi
+  [[ -n "${DP02_STEP_LOG:-}" ]] && printf '# step %s %s (exit %s) %s\n' "$DP02_STEP" "$word" "$status" "$(dp02_now)" >>"$DP02_STEP_LOG"
+  dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... $word (exit $status), log: ${DP02_STEP_LOG:-none}"
 }
 
 dp02_step_done() {
@@ -452,6 +468,8 @@ dp02_step_done() {
       printf '  - %s\n' "$(dp02_redact "$c")"
     done
   } >"$tmp"
+  # mktemp makes it 0600: another operator's make status must read it too.
+  chmod 0644 "$tmp"
   mv -f "$tmp" "$DP02_STAMPS/$DP02_STEP.done"
   printf '# step %s done %s in %s s%s\n' "$DP02_STEP" "$end" "$duration" "${note:+ ($note)}" >>"$DP02_STEP_LOG"
   if [[ -n "$note" ]]; then

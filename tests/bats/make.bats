@@ -66,6 +66,26 @@ setup() {
   [[ "$output" == *"import-calibs "*"pending"* ]]
 }
 
+@test "make status: Ctrl-C is interrupted, a reset step is pending, stamps readable by all" {
+  use_empty_repo
+  "$ROOT/bin/create" 2>/dev/null
+  [ "$(stat -c %a "$STATE/stamps/create.done")" = 644 ]
+  # Ctrl-C: SIGINT to the step's whole process group, as a terminal sends it (setsid: a
+  # group of its own, not the test's).
+  mkdir -p ctrl-c
+  printf '#!/bin/sh\nfor a; do [ "$a" = --help ] && exit 0; done\nkill -INT 0\nexit 130\n' \
+    >ctrl-c/butler
+  chmod +x ctrl-c/butler
+  PATH="$PWD/ctrl-c:$PATH" run -130 setsid "$ROOT/bin/register-instrument"
+  [[ "$output" == *"register-instrument ... INTERRUPTED (exit 130)"* ]]
+  grep -q '^# step register-instrument INTERRUPTED (exit 130) ' "$STATE/logs/register-instrument.log"
+  run -0 "$ROOT/bin/reset" create
+  run -0 $MAKE status
+  [[ "$output" == *"create "*"pending"* ]]
+  [[ "$output" == *"register-instrument "*"interrupted"* ]]
+  [[ "$output" == *"import-calibs "*"pending"* ]]
+}
+
 @test "make <step> runs nothing when its stamp exists" {
   mkdir -p "$STATE/stamps"
   for s in $("$ROOT/bin/config" steps); do echo "step: $s" >"$STATE/stamps/$s.done"; done

@@ -94,3 +94,16 @@ def test_slurm_tasks_are_rows_under_their_year(tmp_path: Path) -> None:
     png = report.timeline_png(steps, [], tasks)
     assert png.startswith(b"\x89PNG")
     assert report.collect_tasks(["y1-wfd"], str(tmp_path / "local-build")) == []
+
+
+def test_ctrl_c_is_an_interrupted_attempt(tmp_path: Path) -> None:
+    """A step stopped by a signal ends its log with INTERRUPTED (bin/lib/dp02.sh)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_log(logs / "visits.log", "visits", "2026-12-01T11:00:00Z",
+              "# step visits INTERRUPTED (exit 130) 2026-12-01T11:00:09Z")
+    got = report.collect_steps(["visits"], str(tmp_path))
+    (attempt,) = got["attempts"]
+    assert attempt["status"] == "interrupted" and attempt["exit"] == 130
+    assert attempt["seconds"] == 9.0
+    assert got["steps"][0]["state"] == "interrupted"

@@ -354,3 +354,19 @@ def test_tree_names_an_instrument_record_field(work: dict[str, Path], tmp_path: 
     assert report["mismatches"] == ["tree:instrument"]
     assert row(report, "tree:instrument")["found"] == \
         f"instrument {S['INSTRUMENT']} detector_max is 1000, expected 189"
+
+
+def test_tree_names_what_is_not_expected(work: dict[str, Path]) -> None:
+    """A collection or a dataset type that the published end state does not have is named."""
+    from lsst.daf.butler import DatasetType
+
+    butler = writeable(work["repo"])
+    butler.registry.registerRun("u/someone/scratch")
+    butler.registry.registerDatasetType(DatasetType(
+        "scratch_table", ["instrument"], "DataFrame", universe=butler.registry.dimensions))
+    status, report, _table = run(work)
+    assert status == 1
+    assert report["mismatches"] == ["tree:collections", "tree:dataset-types"]
+    assert row(report, "tree:collections")["found"] == \
+        "collection u/someone/scratch (RUN) not expected"
+    assert row(report, "tree:dataset-types")["found"] == "dataset type scratch_table not expected"
