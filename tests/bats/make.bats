@@ -73,14 +73,19 @@ setup() {
   # Ctrl-C: SIGINT to the step's whole process group, as a terminal sends it (setsid: a
   # group of its own, not the test's).
   mkdir -p ctrl-c
-  printf '#!/bin/sh\nfor a; do [ "$a" = --help ] && exit 0; done\nkill -INT 0\nexit 130\n' \
-    >ctrl-c/butler
+  cat >ctrl-c/butler <<'SH'
+#!/bin/sh
+for a; do [ "$a" = --help ] && exit 0; done
+kill -INT 0
+exit 130
+SH
   chmod +x ctrl-c/butler
   PATH="$PWD/ctrl-c:$PATH" run -130 setsid "$ROOT/bin/register-instrument"
   [[ "$output" == *"register-instrument ... INTERRUPTED (exit 130)"* ]]
   grep -q '^# step register-instrument INTERRUPTED (exit 130) ' "$STATE/logs/register-instrument.log"
   run -0 "$ROOT/bin/reset" create
-  run -0 $MAKE status
+  run $MAKE status
+  [ "$status" -eq 0 ]
   [[ "$output" == *"create "*"pending"* ]]
   [[ "$output" == *"register-instrument "*"interrupted"* ]]
   [[ "$output" == *"import-calibs "*"pending"* ]]
