@@ -148,21 +148,25 @@ def test_full_fetch_then_build(tmp_path: Path, nginx: ServedNginx,  # noqa: F811
     assert "verify ... done" in built.stderr
 
 
-def test_resume_with_a_range_request(tmp_path: Path, nginx: ServedNginx) -> None:  # noqa: F811
+def big_archive(tmp_path: Path, nginx: ServedNginx,  # noqa: F811
+                name: str) -> tuple[Fetch, Path, int]:
+    """Serve a 3 MiB archive ``name`` (one file, random bytes) for a resume test.
+
+    Returns the fetch run (target ``bigdata``, the archive's sha256 listed), the directory
+    it was made from, and half its size."""
     payload = tmp_path / "payload"
     payload.mkdir()
     (payload / "data.bin").write_bytes(os.urandom(3 * 1024 * 1024))
-    name = "resume-test.tar.gz"
     tar_dir(nginx.root / name, payload, [Path("data.bin")])
-    size = (nginx.root / name).stat().st_size
-    half = size // 2
     fetch = Fetch(tmp_path / "run", nginx, f"{name}:bigdata:{sha256(nginx.root / name)}")
-    fetch.downloads.mkdir(parents=True)
-    # An interrupted download, deterministically: the first half only, in the partial file.
-    subprocess.run(["curl", "--fail", "--silent", "--show-error", "--range", f"0-{half - 1}",
-                    "--output", str(fetch.downloads / f"{name}.part"),
-                    f"{nginx.url}/files/{name}"], check=True)
-    assert (fetch.downloads / f"{name}.part").stat().st_size == half
+    return fetch, payload, (nginx.root / name).stat().st_size // 2
+
+
+def assert_resumed(fetch: Fetch, nginx: ServedNginx, name: str, half: int,  # noqa: F811
+                   payload: Path) -> None:
+    """Run fetch-inputs over a partial download of ``half`` bytes: it must ask for the rest
+    only (one Range request in the access log, 206, the bytes adding up) and unpack it."""
+    size = (nginx.root / name).stat().st_size
     nginx.clear_log()
     result = fetch.run()
     assert result.returncode == 0, result.stderr
@@ -176,6 +180,18 @@ def test_resume_with_a_range_request(tmp_path: Path, nginx: ServedNginx) -> None
         (payload / "data.bin").read_bytes()
 
 
+def test_resume_with_a_range_request(tmp_path: Path, nginx: ServedNginx) -> None:  # noqa: F811
+    name = "resume-test.tar.gz"
+    fetch, payload, half = big_archive(tmp_path, nginx, name)
+    fetch.downloads.mkdir(parents=True)
+    # An interrupted download, deterministically: the first half only, in the partial file.
+    subprocess.run(["curl", "--fail", "--silent", "--show-error", "--range", f"0-{half - 1}",
+                    "--output", str(fetch.downloads / f"{name}.part"),
+                    f"{nginx.url}/files/{name}"], check=True)
+    assert (fetch.downloads / f"{name}.part").stat().st_size == half
+    assert_resumed(fetch, nginx, name, half, payload)
+
+
 def test_download_killed_half_way_then_resumed(tmp_path: Path,
                                                nginx: ServedNginx) -> None:  # noqa: F811
     """A real `make fetch-inputs` SIGKILLed in the middle of a download, then run again.
@@ -185,14 +201,8 @@ def test_download_killed_half_way_then_resumed(tmp_path: Path,
     kill falls half-way whatever the load. The rerun, with the real curl, must ask for the
     rest only (the server's access log: one Range request, 206, the bytes adding up).
     """
-    payload = tmp_path / "payload"
-    payload.mkdir()
-    (payload / "data.bin").write_bytes(os.urandom(3 * 1024 * 1024))
     name = "killed-test.tar.gz"
-    tar_dir(nginx.root / name, payload, [Path("data.bin")])
-    size = (nginx.root / name).stat().st_size
-    half = size // 2
-    fetch = Fetch(tmp_path / "run", nginx, f"{name}:bigdata:{sha256(nginx.root / name)}")
+    fetch, payload, half = big_archive(tmp_path, nginx, name)
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "curl").symlink_to(ROOT / "tests" / "doubles" / "curl-hold-double")
@@ -214,17 +224,7 @@ def test_download_killed_half_way_then_resumed(tmp_path: Path,
     assert not (fetch.downloads / name).exists()
     assert not (fetch.state / "stamps" / "fetch-inputs.done").exists()
     assert not (fetch.top / "bigdata").exists()
-    nginx.clear_log()
-    result = fetch.run()
-    assert result.returncode == 0, result.stderr
-    assert f"resuming at byte {half}" in result.stderr
-    gets = [r for r in nginx.requests() if r["method"] == "GET"]
-    assert len(gets) == 1, nginx.requests()
-    assert gets[0]["range"] == f"bytes={half}-" and gets[0]["status"] == 206
-    assert half + gets[0]["bytes"] == size
-    assert sha256(fetch.downloads / name) == sha256(nginx.root / name)
-    assert (fetch.top / "bigdata" / "data.bin").read_bytes() == \
-        (payload / "data.bin").read_bytes()
+    assert_resumed(fetch, nginx, name, half, payload)
 
 
 def test_corrupted_archive(tmp_path: Path, nginx: ServedNginx,  # noqa: F811
