@@ -302,6 +302,25 @@ def rotated_logs(logs_dir: str, step: str) -> list[str]:
     return [os.path.join(logs_dir, n) for _, n in sorted(numbered)]
 
 
+def log_status(log: dict[str, Any], done: str = "superseded") -> str:
+    """Return the status of the attempt a log describes: failed, interrupted, or ``done``.
+
+    Parameters
+    ----------
+    log : `dict`
+        What `read_log` read.
+    done : `str`, optional
+        The status of a log that ended in success: ``superseded`` when a later attempt (or
+        the stamp) stands for the step, ``done`` when this log is the latest word.
+
+    Returns
+    -------
+    status : `str`
+        ``failed``, ``interrupted`` (no ending, or a signal's INTERRUPTED line) or ``done``.
+    """
+    return {"failed": "failed", "done": done}.get(log["outcome"] or "", "interrupted")
+
+
 def log_attempt(step: str, log: dict[str, Any], status: str, source: str) -> dict[str, Any]:
     """Return the attempt that a step log (`read_log`) describes.
 
@@ -364,9 +383,8 @@ def collect_tasks(years: list[str], state_dir: str) -> list[dict[str, Any]]:
                 if log is None or log["start"] is None:
                     continue
                 latest = number == len(paths) - 1
-                status = {"failed": "failed", "done": "done" if latest else "superseded"}.get(
-                    log["outcome"] or "", "interrupted")
-                attempt = log_attempt(f"raws-{year}", log, status,
+                attempt = log_attempt(f"raws-{year}", log,
+                                      log_status(log, "done" if latest else "superseded"),
                                       "task log" if latest else "earlier task log")
                 attempt["task"] = task
                 tasks.append(attempt)
@@ -445,12 +463,7 @@ def collect_steps(steps: list[str], state_dir: str,
             if log["outcome"] == "done" and log["start"] == stamp_start:
                 row["ingested"] = log["ingested"]
             else:
-                if log["outcome"] == "failed":
-                    status = "failed"
-                elif log["outcome"] == "done":
-                    status = "superseded"
-                else:
-                    status = "interrupted"
+                status = log_status(log)
                 attempts.append(log_attempt(step, log, status, "log"))
                 if stamp is None and status in ("failed", "interrupted"):
                     row.update(state=status, start=format_time(log["start"]),
@@ -461,18 +474,9 @@ def collect_steps(steps: list[str], state_dir: str,
             earlier = read_log(old_log)
             if earlier is None or earlier["start"] is None or earlier["start"] == stamp_start:
                 continue
-            status = {"failed": "failed", "done": "superseded"}.get(earlier["outcome"] or "",
-                                                                    "interrupted")
-            attempts.append(log_attempt(step, earlier, status, "earlier log"))
+            attempts.append(log_attempt(step, earlier, log_status(earlier), "earlier log"))
         rows.append(row)
-    seen: set = set()
-    unique = []
-    for attempt in attempts:
-        key = (attempt["step"], attempt["start"])
-        if key not in seen:
-            seen.add(key)
-            unique.append(attempt)
-    attempts = unique
+    seen = {(a["step"], a["start"]) for a in attempts}
     for old in previous or []:
         try:
             key = (str(old["step"]), float(old["start"]))
@@ -820,7 +824,7 @@ def timeline_png(steps: list[dict[str, Any]], attempts: list[dict[str, Any]],
     ax.set_yticklabels(names, fontsize=9)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_xlim(0, span / scale * 1.18)
-    ax.set_xlabel(f"{unit} since {format_time(t0) if attempts else 'the start'} (UTC)")
+    ax.set_xlabel(f"{unit} since {format_time(t0) if everything else 'the start'} (UTC)")
     ax.grid(axis="x", color="#e0e0e0", linewidth=0.6)
     ax.set_axisbelow(True)
     present = [s for s in STATUS_COLOURS if any(a["status"] == s for a in everything)]
