@@ -440,6 +440,11 @@ def _names(items: Any) -> set[str]:
     return {str(getattr(d, "name", d)) for d in items}
 
 
+def _glob(pattern: Any) -> re.Pattern:
+    """Compile a collection pattern of the expected tree (``*`` for any part of a name)."""
+    return re.compile("^" + ".*".join(re.escape(p) for p in str(pattern).split("*")) + "$")
+
+
 def collection_differences(registry: Any, expected: list[dict[str, Any]]) -> list[str]:
     """Compare the collections with the expected tree; return each difference, named."""
     existing: dict[str, str] = {}
@@ -449,8 +454,7 @@ def collection_differences(registry: Any, expected: list[dict[str, Any]]) -> lis
     for entry in expected:
         kind = str(entry["type"])
         if "pattern" in entry:
-            pattern = re.compile("^" + ".*".join(re.escape(p) for p in
-                                                 str(entry["pattern"]).split("*")) + "$")
+            pattern = _glob(entry["pattern"])
             if not any(pattern.match(n) and t == kind for n, t in existing.items()):
                 differences.append(f"no {kind} collection matches {entry['pattern']}")
             continue
@@ -474,8 +478,7 @@ def collection_differences(registry: Any, expected: list[dict[str, Any]]) -> lis
                 differences.append(f"chain {name} has its children in another order: "
                                    f"{' '.join(found)}, expected {' '.join(want)}")
     names = {str(e["name"]) for e in expected if "name" in e}
-    patterns = [re.compile("^" + ".*".join(re.escape(p) for p in str(e["pattern"]).split("*"))
-                           + "$") for e in expected if "pattern" in e]
+    patterns = [_glob(e["pattern"]) for e in expected if "pattern" in e]
     for name in sorted(existing):
         if name not in names and not any(p.match(name) for p in patterns):
             differences.append(f"collection {name} ({existing[name]}) not expected")
