@@ -19,13 +19,14 @@ LABEL org.opencontainers.image.title="dp02-repo" \
 USER 0:0
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # make: the v23 image has it (the stack's build prerequisites); an image without it gets
-# it here, at build time only. Nothing else is added to the stack image.
+# it here, at build time only. Nothing else is added to the stack image. (sed, not head:
+# head closes the pipe after one line, and make's SIGPIPE then fails the RUN under pipefail.)
 # hadolint ignore=DL3033,DL3041
 RUN if ! command -v make >/dev/null; then \
       if command -v dnf >/dev/null; then dnf install -y make && dnf clean all; \
       else yum install -y make && yum clean all; fi; \
     fi; \
-    make --version | head -n 1
+    make --version | sed -n 1p
 
 # The toolkit (.dockerignore keeps everything else out: tests, .venv, .git, inputs).
 COPY Makefile /opt/dp02-repo/
