@@ -26,8 +26,9 @@ esac
 LSST_STACK_DIR=${LSST_STACK_DIR:-/opt/lsst/software/stack}
 # A lite runtime (.venv) of a bound host checkout (Apptainer) must not shadow the stack.
 export VENV=${DP02_CONTAINER_VENV:-/nonexistent/dp02-lite-venv}
-# Make decides nothing again inside: the container is the stack.
-export RUNTIME=host
+# Make decides nothing again inside: the container is the stack (also for Apptainer's
+# stock image, which lacks the Dockerfile's DP02_IN_CONTAINER).
+export RUNTIME=host DP02_IN_CONTAINER=1
 # Any uid may run the image (docker run --user uid:gid): HOME must be writable.
 if [[ -z "${HOME:-}" || ! -w "${HOME:-/nonexistent}" ]]; then export HOME=/tmp; fi
 

@@ -233,6 +233,18 @@ def fits_sample(name: str, value: str, _all: Mapping[str, str]) -> str | None:
             "astropy opens besides those whose size stands out (default 200), or 'all'.")
 
 
+def repo_container(name: str, value: str, all_: Mapping[str, str]) -> str | None:
+    """REPO_CONTAINER: yes or no; yes is make on this machine, so not RUNTIME=container."""
+    wrong = one_of("yes", "no", hint="yes runs each stack command in the container (README "
+                   "'Running on a Slurm cluster').")(name, value, all_)
+    if wrong or value == "no" or all_.get("RUNTIME") != "container":
+        return wrong
+    return (f"{name}=yes and RUNTIME=container contradict each other: RUNTIME=container runs "
+            "make itself in the container, REPO_CONTAINER=yes runs make here and each stack "
+            "command in the container. Keep one: REPO_CONTAINER=yes with RUNTIME=auto for a "
+            "Slurm login node (sbatch is not in the container), or REPO_CONTAINER=no.")
+
+
 CHECKS: dict[str, Check] = {
     "JOBS": positive,
     "CHUNK_VISITS": slurm_only(positive),
@@ -246,6 +258,7 @@ CHECKS: dict[str, Check] = {
     "TRUTH_SUMMARY": one_of("yes", "no", hint="yes ingests DP02_TRUTH_SUMMARY, no builds "
                             "without the truth summary."),
     "RUNTIME": one_of("auto", "host", "container", "lite", hint="See README 'Container'."),
+    "REPO_CONTAINER": repo_container,
     "CONTAINER_ENGINE": one_of("", "docker", "podman", "apptainer",
                                hint="Leave it empty for the first one found."),
     "DRY_RUN": dry_run,

@@ -22,7 +22,8 @@ DP02_SETTINGS=(
   SKYMAP_CONFIG RAW_YEARS JOBS TRANSFER DRY_RUN
   VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS FITS_SAMPLE
   MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
-  RUNTIME CONTAINER_ENGINE STACK_IMAGE STACK_SIF IMAGE_TAG CONTAINER_RUN_OPTS CONTAINER_BUILD_OPTS
+  RUNTIME REPO_CONTAINER CONTAINER_ENGINE STACK_IMAGE STACK_SIF IMAGE_TAG CONTAINER_RUN_OPTS
+  CONTAINER_BUILD_OPTS
   V23_WHEELHOUSE
   # make fetch-inputs and make export-calibs
   INPUTS_BASE_URL FETCH_ARCHIVES DOWNLOAD_DIR
@@ -270,9 +271,20 @@ dp02_check_settings() {
   # range and allowed values, TRANSFER against the runtime's butler, passwords in URLs;
   # a key of the settings file that is no setting gets a warning naming the closest one.
   # It only reads (values from the environment), so it runs in a dry run too.
-  local status=0
+  _dp02_check_settings "${DP02_ENV_FILE_KEYS:-}" "${DP02_SETTINGS[@]}"
+}
+
+dp02_check_settings_of() {
+  # dp02_check_settings_of NAME...: the same checks, of these settings only (no key of the
+  # settings file is then called unknown).
+  _dp02_check_settings "" "$@"
+}
+
+_dp02_check_settings() {
+  local status=0 keys=$1
+  shift
   python3 "$DP02_HOME/py/check_settings.py" --prog "$DP02_SCRIPT" --env-file "${DP02_ENV_FILE:-}" \
-    --env-file-keys "${DP02_ENV_FILE_KEYS:-}" "${DP02_SETTINGS[@]}" || status=$?
+    --env-file-keys "$keys" "$@" || status=$?
   case "$status" in
     0) return 0 ;;
     2) dp02_die "the settings above are not valid, so nothing was run: fix them in ${DP02_ENV_FILE:-your .env} or on the command line (make ... NAME=VALUE); .env.example explains each setting." ;;
@@ -363,6 +375,11 @@ dp02_stack_version() {
   # from the package metadata (no import of daf_butler) or, in an EUPS stack without it,
   # from the version module.
   local release v
+  if dp02_stack_in_container; then
+    # The stack commands ran in the container: its image is the stack.
+    printf 'container %s' "$("$DP02_HOME/bin/container" image 2>/dev/null || printf 'unknown')"
+    return 0
+  fi
   release=$(dp02_stack_release) || release=lite
   v=$(python3 -c 'from importlib.metadata import version; print(version("lsst-daf-butler"))' 2>/dev/null) ||
     v=$(python3 -c 'import lsst.daf.butler.version as v; print(v.__version__)' 2>/dev/null) || v=unknown
@@ -518,14 +535,17 @@ dp02_run() {
 
 dp02_butler() {
   # Run `butler CMD ARGS...` with the step's JSON log file; --progress on a terminal for
-  # the long ingest commands.
-  local global=() show=
+  # the long ingest commands. A stack command runs in the container with REPO_CONTAINER=yes.
+  local global=() show="" via=()
   dp02_dry_run || global+=(--log-file "$DP02_LOGS/$DP02_STEP.json")
   case "$1" in
     ingest-raws | ingest-files | import | define-visits)
       if [[ -t 2 ]]; then global+=(--progress) show=1; fi ;;
   esac
-  DP02_SHOW_OUTPUT=$show dp02_run butler ${global[@]+"${global[@]}"} "$@"
+  if dp02_is_stack_command "$1" && dp02_stack_in_container; then
+    via=("$DP02_HOME/bin/container" exec)
+  fi
+  DP02_SHOW_OUTPUT=$show dp02_run ${via[@]+"${via[@]}"} butler ${global[@]+"${global[@]}"} "$@"
 }
 
 dp02_python() {
@@ -557,6 +577,17 @@ dp02_require_butler() {
 # obs_base's at v23, pipe_base's from release 24).
 DP02_STACK_COMMANDS=(register-instrument write-curated-calibrations register-skymap
   ingest-raws define-visits)
+
+dp02_is_stack_command() {
+  [[ " ${DP02_STACK_COMMANDS[*]} " == *" $1 "* ]]
+}
+
+dp02_stack_in_container() {
+  # REPO_CONTAINER=yes: the toolkit runs here (make, the checks, sbatch) and each stack
+  # command in the container (bin/container exec), e.g. in every Slurm task. Inside the
+  # container (DP02_IN_CONTAINER, set by the image and the entrypoint) it runs as is.
+  [[ "${REPO_CONTAINER:-no}" == yes && -z "${DP02_IN_CONTAINER:-}" ]]
+}
 
 dp02_stack_missing() {
   # Print the commands of DP02_STACK_COMMANDS that this runtime's butler lacks (all of them
@@ -593,6 +624,12 @@ dp02_require_command() {
   local cmd=$1
   dp02_require_butler
   dp02_dry_run && return 0
+  if dp02_stack_in_container; then
+    # The container has the stack (its entrypoint checks the commands at each start): what
+    # must be there is the engine and the image.
+    "$DP02_HOME/bin/container" ready
+    return 0
+  fi
   if [[ " $(dp02_stack_missing)" == *" $cmd "* ]]; then
     dp02_die 4 "the butler command '$cmd' is not available in this runtime. It is provided by the LSST stack package $(dp02_command_package "$cmd"), which is not on PyPI, so the lite runtime (.venv) cannot run this step. Run the build in the container (make docker-repo, see README 'Container'), or on a site install of the stack after 'source loadLSST.bash && setup lsst_distrib'."
   fi

@@ -26,7 +26,7 @@ slurm_validate() {
   [[ "$CHUNK_VISITS" =~ ^[1-9][0-9]*$ ]] || dp02_die "CHUNK_VISITS=$CHUNK_VISITS is not a positive whole number. It is the number of visit directories each Slurm array task ingests: set it to 1 or more (default 100, README 'Running on a Slurm cluster')."
   [[ "$SLURM_CPUS" =~ ^[1-9][0-9]*$ ]] || dp02_die "SLURM_CPUS=$SLURM_CPUS is not a positive whole number. It is each task's --cpus-per-task and ingest-raws -j: set it to 1 or more."
   case "$WAIT" in yes | no) ;; *) dp02_die "WAIT=$WAIT is neither yes nor no. yes: make raws waits for the Slurm arrays; no: it submits them and returns." ;; esac
-  [[ "$RUNTIME" != container ]] || dp02_die "RUNTIME=container with SCHEDULER=slurm is not supported yet: the array tasks would need the container on every compute node, and make raws itself the stack on the login node. Set up the stack on the login and compute nodes (e.g. the CVMFS stack: source .../loadLSST.bash && setup lsst_distrib) and use RUNTIME=host; README 'Running on a Slurm cluster' shows the Apptainer form a task would run."
+  [[ "$RUNTIME" != container ]] || dp02_die "RUNTIME=container runs make itself in the container, where there is no sbatch, so SCHEDULER=slurm cannot submit from there. Use REPO_CONTAINER=yes instead: make and sbatch run on the login node (with daf_butler for the registry checks: make install), and each task runs its ingest-raws in the container (README 'Running on a Slurm cluster'). Or set up the stack on the login and compute nodes and use RUNTIME=host."
   local cmd
   for cmd in sbatch squeue scontrol; do
     command -v "$cmd" >/dev/null 2>&1 || dp02_die "SCHEDULER=slurm, but the Slurm command $cmd is not on PATH. Run make on a Slurm login node (or 'module load slurm' first), or set SCHEDULER=local."

@@ -408,7 +408,7 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
   [ "${lines[-1]}" = container ]
   tk RUNTIME=docker bin/runtime
   [ "$status" -ne 0 ]
-  [[ "$(joined)" == *"auto (the default), host, container or lite"* ]]
+  [[ "$(joined)" == *"RUNTIME=docker is not one of auto, host, container, lite"* ]]
   # No butler probe for an explicit RUNTIME.
   [ -z "$(recorded butler)" ]
 }
@@ -479,4 +479,63 @@ EOF
   I=$ROOT/.dockerignore
   [ "$(head -n 3 "$I" | grep -cx '\*')" -eq 1 ]
   [ "$(grep '^!' "$I" | sort | tr '\n' ' ')" = '!Makefile !bin/ !docker/ !etc/ !mk/ !py/ ' ]
+}
+
+# ---------------------------------------------------------------- REPO_CONTAINER=yes
+
+@test "REPO_CONTAINER=yes: exec runs one command in the image, same mounts; the flag stays outside" {
+  use_doubles podman
+  tk REPO_CONTAINER=yes IMAGE_TAG=dp02-repo:test bin/container exec butler ingest-raws --help
+  [ "$status" -eq 0 ]
+  [ "$(recorded 'podman run')" = "podman run --rm --user $ID --env-file $STATE/container.env -v $REPO:$REPO:rw -v $STATE:$STATE:rw -v $IN:$IN:ro dp02-repo:test butler ingest-raws --help" ]
+  # Inside, the toolkit is not told to go into a container again.
+  [ "$(grep -c '^REPO_CONTAINER=' "$STATE/container.env")" -eq 0 ]
+  tk bin/container exec
+  [ "$status" -ne 0 ]
+  [[ "$(joined)" == *"no command given"* ]]
+}
+
+@test "REPO_CONTAINER=yes: stack commands go through bin/container exec, daf_butler's do not" {
+  tk DRY_RUN=1 REPO_CONTAINER=yes bin/visits
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"$ROOT/bin/container exec butler define-visits "* ]]
+  tk DRY_RUN=1 REPO_CONTAINER=yes bin/create
+  [ "$status" -eq 0 ]
+  printf '%s\n' "${lines[@]}" | grep -q '^butler create '
+  [[ "$output" != *"container exec"* ]]
+  # Without it, the stack command runs on the host.
+  tk DRY_RUN=1 bin/visits
+  printf '%s\n' "${lines[@]}" | grep -q '^butler define-visits '
+}
+
+@test "REPO_CONTAINER=yes: make runs here (no stack probe); needs an engine; not with RUNTIME=container" {
+  tk REPO_CONTAINER=yes bin/runtime
+  [ "$status" -eq 5 ]
+  [[ "$(joined)" == *"REPO_CONTAINER=yes, but no container engine"* ]]
+  use_doubles podman
+  tk REPO_CONTAINER=yes bin/runtime
+  [ "$status" -eq 0 ]
+  [ "${lines[-1]}" = host ]
+  [[ "$(joined)" == *"each stack command in the container (podman)"* ]]
+  [ -z "$(recorded butler)" ]
+  tk REPO_CONTAINER=yes RUNTIME=container bin/runtime
+  [ "$status" -ne 0 ]
+  [[ "$(joined)" == *"REPO_CONTAINER=yes and RUNTIME=container contradict each other"* ]]
+  tk REPO_CONTAINER=maybe bin/runtime
+  [ "$status" -ne 0 ]
+  [[ "$(joined)" == *"REPO_CONTAINER=maybe is not one of yes, no"* ]]
+}
+
+@test "REPO_CONTAINER=yes: ready says what to build when the image or the .sif is missing" {
+  use_doubles podman
+  tk IMAGE_TAG=dp02-repo:test bin/container ready
+  [ "$status" -eq 0 ]
+  tk PODMAN_DOUBLE_IMAGE=1 IMAGE_TAG=dp02-repo:old bin/container ready
+  [ "$status" -ne 0 ]
+  [[ "$(joined)" == *"dp02-repo:old is not there"*"make docker-build"* ]]
+  use_doubles apptainer
+  tk CONTAINER_ENGINE=apptainer STACK_SIF="$T/none.sif" bin/container ready
+  [ "$status" -ne 0 ]
+  [[ "$(joined)" == *"STACK_SIF=$T/none.sif does not exist"* ]]
+  [ -z "$(recorded 'podman run')$(recorded 'apptainer exec')" ]
 }

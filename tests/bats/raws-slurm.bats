@@ -93,7 +93,7 @@ sbatch_lines() { grep '^sbatch ' "$DOUBLE_ARGV_LOG" || true; }
   SCHEDULER=pbs run "$ROOT/bin/raws" y1-wfd
   [[ "$output" == *"SCHEDULER=pbs is not a scheduler"* ]]
   RUNTIME=container run "$ROOT/bin/raws" y1-wfd
-  [[ "$output" == *"RUNTIME=container with SCHEDULER=slurm is not supported yet"* ]]
+  [[ "$output" == *"RUNTIME=container runs make itself in the container, where there is no sbatch"*"Use REPO_CONTAINER=yes instead"* ]]
   [ -z "$(sbatch_lines)" ]
   [ ! -e "$STATE/slurm" ]
   assert_no_trace_of_step raws-y1-wfd
