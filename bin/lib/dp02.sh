@@ -461,7 +461,17 @@ _dp02_step_exit() {
 dp02_step_done() {
   # Finish the step: write its stamp atomically and print the one console line.
   # $1 (optional) says why nothing had to be done ("already done (...)").
-  local note=${1:-} end t1 duration tmp
+  local note=${1:-} end t1 duration tmp revision stack c commands=()
+  if ! dp02_dry_run; then
+    # What the stamp says besides the times first (the stack version starts a Python), so
+    # that the duration covers the whole step: settings, checks, commands and stamp.
+    revision=$(dp02_toolkit_revision)
+    stack=$(dp02_stack_version)
+    # ${a[@]+...}: an empty array under set -u is an error in bash 4.2 (CentOS 7, the v23 image).
+    for c in ${DP02_STEP_COMMANDS[@]+"${DP02_STEP_COMMANDS[@]}"}; do
+      commands+=("$(dp02_redact "$c")")
+    done
+  fi
   end=$(dp02_now)
   t1=$(dp02_epoch)
   duration=$(awk -v a="$DP02_STEP_T0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
@@ -476,13 +486,11 @@ dp02_step_done() {
     printf 'end: %s\n' "$end"
     printf 'duration_s: %s\n' "$duration"
     printf 'result: %s\n' "${note:-done}"
-    printf 'toolkit_revision: %s\n' "$(dp02_toolkit_revision)"
-    printf 'stack: %s\n' "$(dp02_stack_version)"
+    printf 'toolkit_revision: %s\n' "$revision"
+    printf 'stack: %s\n' "$stack"
     printf 'commands:\n'
-    local c
-    # ${a[@]+...}: an empty array under set -u is an error in bash 4.2 (CentOS 7, the v23 image).
-    for c in ${DP02_STEP_COMMANDS[@]+"${DP02_STEP_COMMANDS[@]}"}; do
-      printf '  - %s\n' "$(dp02_redact "$c")"
+    for c in ${commands[@]+"${commands[@]}"}; do
+      printf '  - %s\n' "$c"
     done
   } >"$tmp"
   # mktemp makes it 0600: another operator's make status must read it too.
