@@ -115,6 +115,8 @@ class Build:
         })
         self.env.update(extra_env or {})
         self.inputs = inputs
+        #: The PostgreSQL cluster of the registry (None: SQLite); see postgresql_build.
+        self.pg = None
 
     def run_env(self, env: dict[str, str] | None = None) -> dict[str, str]:
         """The environment of one make run.
@@ -254,6 +256,17 @@ print(json.dumps(out, sort_keys=True))
         return json.loads(result.stdout)
 
 
+def postgresql_build(base: Path, inputs: Path, pg_cluster, namespace: str, runtime: str,
+                     extra_env: dict[str, str] | None = None) -> Build:
+    """A build on the throwaway PostgreSQL cluster, in its own registry namespace (schema),
+    with the password in a db-auth file (mode 600) under ``base``."""
+    auth = pg_cluster.write_db_auth(base / "db-auth.yaml")
+    build = Build(base, inputs, registry_db=pg_cluster.url, namespace=namespace,
+                  extra_env={"LSST_DB_AUTH": str(auth), **(extra_env or {})}, runtime=runtime)
+    build.pg = pg_cluster
+    return build
+
+
 @pytest.fixture(scope="module")
 def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path,
                  runtime: str) -> Iterator[Build]:
@@ -261,5 +274,5 @@ def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path,
     build = Build(tmp_path_factory.mktemp(f"sqlite-{runtime}"), mini_tree, runtime=runtime,
                   extra_env={"RUNTIME": "auto"})
     build.before = checksums(mini_tree)
-    build.first = build.make("repo")
+    build.first_output = build.make("repo").stderr
     yield build

@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums
+from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums, postgresql_build
 
 sys.path.insert(0, str(ROOT / "py"))
 from repo_state import export_counts  # noqa: E402
@@ -53,21 +53,67 @@ def check_contents(dump: dict, inputs: Path) -> None:
     assert dict(found) == want["calibs"]
 
 
-def test_build_from_nothing(sqlite_build: Build, mini_tree: Path) -> None:
-    out = sqlite_build.first.stderr
+def ps_args() -> str:
+    """The command line of every process on the machine."""
+    return subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def pg_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path, pg_cluster,
+             runtime: str) -> Build:
+    """`make -j2 repo` on PostgreSQL with the years' ingests held together mid-way.
+
+    Both years' ingest-raws hold after their first raw, so both are mid-ingest at once (the
+    years run concurrently); then both are let go. The command line of every process is
+    sampled until make ends (``seen_args``), for the password check.
+    """
+    base = tmp_path_factory.mktemp(f"pg-{runtime}")
+    # One namespace per runtime: a session's tests share one cluster.
+    build = postgresql_build(base, mini_tree, pg_cluster, f"dp02_e2e_{runtime}", runtime)
+    build.before = checksums(mini_tree)
+    proc, held = build.hold_all(2, "files:1", "-j2", "repo")
+    build.seen_args = [ps_args()]
+    build.ingests_at_once = sum("ingest-raws" in line for line in build.seen_args[0].splitlines())
+    for pid in held:
+        build.release(pid)
+    while proc.poll() is None:
+        build.seen_args.append(ps_args())
+    proc.wait()
+    build.first_output = build.output.read_text()
+    assert proc.returncode == 0, build.first_output
+    return build
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def built(request: pytest.FixtureRequest, runtime: str) -> Build:
+    """The complete miniature build on SQLite, then on PostgreSQL (of ``runtime``: named
+    here so that each test's id says its runtime)."""
+    return request.getfixturevalue("sqlite_build" if request.param == "sqlite" else "pg_build")
+
+
+def fresh_like(build: Build, base: Path, name: str) -> Build:
+    """A new, empty build with the runtime and the kind of registry of ``build``."""
+    if build.pg is None:
+        return Build(base, build.inputs, runtime=build.runtime)
+    return postgresql_build(base, build.inputs, build.pg, f"dp02_{name}_{build.runtime}",
+                            build.runtime)
+
+
+def test_build_from_nothing(built: Build, mini_tree: Path) -> None:
+    out = built.first_output
     assert "verify ... done" in out
     for step in ("create", "register-instrument", "import-calibs", "refcats", "raws-y1-wfd",
                  "visits", "truth-summary", "chain"):
         assert f"] {step} ... done in " in out, out
-    check_contents(sqlite_build.dump(), mini_tree)
-    stamps = sorted(p.name for p in (sqlite_build.state / "stamps").iterdir())
-    steps = subprocess.run([str(ROOT / "bin" / "config"), "steps"], env=sqlite_build.env,
+    check_contents(built.dump(), mini_tree)
+    stamps = sorted(p.name for p in (built.state / "stamps").iterdir())
+    steps = subprocess.run([str(ROOT / "bin" / "config"), "steps"], env=built.env,
                            capture_output=True, text=True, check=True).stdout.split()
     assert stamps == sorted(f"{s}.done" for s in steps)
 
 
-def test_inputs_unchanged(sqlite_build: Build, mini_tree: Path) -> None:
-    assert checksums(mini_tree) == sqlite_build.before
+def test_inputs_unchanged(built: Build, mini_tree: Path) -> None:
+    assert checksums(mini_tree) == built.before
 
 
 def test_one_stack_probe_per_build(sqlite_build: Build) -> None:
@@ -79,8 +125,8 @@ def test_one_stack_probe_per_build(sqlite_build: Build) -> None:
         "ingest-raws", "define-visits")), probes
 
 
-def test_rerun_calls_no_butler(sqlite_build: Build, tmp_path: Path) -> None:
-    calls_before = len(sqlite_build.butler_calls())
+def test_rerun_calls_no_butler(built: Build, tmp_path: Path) -> None:
+    calls_before = len(built.butler_calls())
     assert calls_before > 0
     # With the default RUNTIME=auto, a build with nothing to do starts no Python at all
     # (and so no butler): python3 and python on PATH are tripwires that log and go on.
@@ -89,20 +135,20 @@ def test_rerun_calls_no_butler(sqlite_build: Build, tmp_path: Path) -> None:
     started = tmp_path / "python-started.log"
     for name in ("python3", "python"):
         (tripwire / name).write_text(
-            f"#!/bin/sh\necho \"$0 $*\" >>{started}\nexec {sqlite_build.python} \"$@\"\n")
+            f"#!/bin/sh\necho \"$0 $*\" >>{started}\nexec {built.python} \"$@\"\n")
         (tripwire / name).chmod(0o755)
-    result = sqlite_build.make("repo", env={
-        "RUNTIME": "auto", "PATH": f"{tripwire}:{sqlite_build.env['PATH']}"})
-    assert len(sqlite_build.butler_calls()) == calls_before
+    result = built.make("repo", env={
+        "RUNTIME": "auto", "PATH": f"{tripwire}:{built.env['PATH']}"})
+    assert len(built.butler_calls()) == calls_before
     assert not started.exists(), started.read_text()
     assert "Nothing to be done" in result.stdout
 
 
-def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path) -> None:
-    before = sqlite_build.dump()
-    for stamp in (sqlite_build.state / "stamps").iterdir():
+def test_lost_stamps_rerun_changes_nothing(built: Build, mini_tree: Path) -> None:
+    before = built.dump()
+    for stamp in (built.state / "stamps").iterdir():
         stamp.unlink()
-    result = sqlite_build.make("repo")
+    result = built.make("repo")
     for step in ("create", "import-calibs", "curated-calibs", "refcats", "raws-y1-wfd",
                  "raws-y2-wfd"):
         assert f"] {step} ... already done" in result.stderr, result.stderr
@@ -110,15 +156,15 @@ def test_lost_stamps_rerun_changes_nothing(sqlite_build: Build, mini_tree: Path)
     assert f"refcats ... already done ({n}/{n} in refcats)" in result.stderr
     t = expected(mini_tree)["truth"]
     assert f"truth-summary ... already done ({t}/{t} in 2.2i/truth_summary)" in result.stderr
-    assert sqlite_build.dump() == before
+    assert built.dump() == before
 
 
 # DP02_KILL_REPEAT=N runs the kill test N times in one session (to check it under load).
 @pytest.mark.parametrize("attempt", range(int(os.environ.get("DP02_KILL_REPEAT", "1"))))
-def test_sigkill_during_raws_then_resume(sqlite_build: Build, tmp_path: Path,
-                                         mini_tree: Path, runtime: str, attempt: int) -> None:
-    reference = sqlite_build.dump()
-    build = Build(tmp_path, mini_tree, runtime=runtime)
+def test_sigkill_during_raws_then_resume(built: Build, tmp_path: Path, runtime: str,
+                                         attempt: int) -> None:
+    reference = built.dump()
+    build = fresh_like(built, tmp_path, f"kill{attempt}")
     if runtime == "v23":
         # daf_butler 23 commits an exposure's record before its raws: kill in that window,
         # right after the second exposure's record (the first exposure is whole).
@@ -156,37 +202,15 @@ def test_sqlite_refuses_concurrent_writers(tmp_path: Path, mini_tree: Path,
     assert build.raw_count() == expected(mini_tree)["raws"]
 
 
-def test_postgresql_concurrent_years_and_no_password(pg_cluster, tmp_path: Path,
-                                                     mini_tree: Path, sqlite_build: Build,
-                                                     runtime: str) -> None:
-    auth = tmp_path / "db-auth.yaml"
-    pg_cluster.write_db_auth(auth)
-    # One namespace per runtime: both tiers share the session's cluster.
-    build = Build(tmp_path / "pg", mini_tree, registry_db=pg_cluster.url,
-                  namespace=f"dp02_e2e_{runtime}",
-                  extra_env={"LSST_DB_AUTH": str(auth)}, runtime=runtime)
-    build.base.mkdir()
-    # Both years' ingest-raws hold after their first raw, so both are mid-ingest at once:
-    # the years ran concurrently. Then both are let go.
-    proc, held = build.hold_all(2, "files:1", "-j2", "repo")
-    seen_args = [subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
-                                text=True).stdout]
-    assert sum("ingest-raws" in line for line in seen_args[0].splitlines()) >= 2
-    for pid in held:
-        build.release(pid)
-    # The command lines of every later process too, sampled until make ends.
-    while proc.poll() is None:
-        seen_args.append(subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
-                                        text=True).stdout)
-    proc.wait()
-    output = build.output.read_text()
-    assert proc.returncode == 0, output
-    check_contents(build.dump(), mini_tree)
-    assert build.dump() == sqlite_build.dump()
-    password = pg_cluster.password
-    assert seen_args and not any(password in args for args in seen_args)
-    assert password not in output
-    for path in list(build.state.rglob("*")) + list(build.repo.rglob("*.yaml")):
+def test_postgresql_concurrent_years_and_no_password(pg_build: Build, sqlite_build: Build,
+                                                     mini_tree: Path) -> None:
+    assert pg_build.ingests_at_once >= 2
+    check_contents(pg_build.dump(), mini_tree)
+    assert pg_build.dump() == sqlite_build.dump()
+    password = pg_build.pg.password
+    assert not any(password in args for args in pg_build.seen_args)
+    assert password not in pg_build.first_output
+    for path in list(pg_build.state.rglob("*")) + list(pg_build.repo.rglob("*.yaml")):
         if path.is_file():
             assert password not in path.read_text(errors="replace"), path
 
