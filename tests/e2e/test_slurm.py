@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SENSORS, YEARS, Build
+from conftest import ROOT, SENSORS, YEARS, Build, postgresql_build
 
 sys.path.insert(0, str(ROOT / "tests"))
 import runtimes  # noqa: E402
@@ -40,16 +40,14 @@ def slurm_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
 def pg_build(base: Path, tree: Path, pg_cluster, namespace: str, runtime: str,
              slurm: slurmcluster.SlurmCluster | None = None, **settings: str) -> Build:
     """A build on the throwaway PostgreSQL cluster, on Slurm when ``slurm`` is given."""
-    auth = pg_cluster.write_db_auth(base / "db-auth.yaml")
-    env = {"LSST_DB_AUTH": str(auth)}
+    env = {}
     if slurm is not None:
         env.update(slurm.env())
         env.update({"SCHEDULER": "slurm", "CHUNK_VISITS": str(CHUNK), "SLURM_CPUS": "1",
                     "SLURM_MEM": "200M", "SLURM_TIME": "10:00",
                     "SLURM_PARTITION": slurm.partition, "DP02_SLURM_POLL": "0.2"})
     env.update(settings)
-    return Build(base, tree, registry_db=pg_cluster.url, namespace=namespace, extra_env=env,
-                 runtime=runtime)
+    return postgresql_build(base, tree, pg_cluster, namespace, runtime, extra_env=env)
 
 
 @pytest.fixture(scope="module")
@@ -108,17 +106,19 @@ def _task_of(pid: int) -> str:
 # Each runtime's whole build path runs in the first test; the scheduling logic of these
 # (bash and Slurm, the same on both) runs on the current runtime only, to keep make test short.
 @pytest.mark.parametrize("runtime", ["current"], indirect=True)
-def test_scancel_one_task_then_rerun_heals(tmp_path: Path, slurm_tree: Path, pg_cluster,
-                                           slurm_cluster, local_dump: dict,
-                                           runtime: str) -> None:
-    build = pg_build(tmp_path, slurm_tree, pg_cluster, f"slurm_resume_{runtime}", runtime,
-                     slurm_cluster)
+@pytest.mark.parametrize("cancel", ["task", "array"])
+def test_scancel_then_rerun_heals(tmp_path: Path, slurm_tree: Path, pg_cluster, slurm_cluster,
+                                  local_dump: dict, runtime: str, cancel: str) -> None:
+    build = pg_build(tmp_path, slurm_tree, pg_cluster, f"slurm_cancel_{cancel}_{runtime}",
+                     runtime, slurm_cluster)
     build.make("refcats")
-    # Every task's ingest holds after its first exposure; the first one held is cancelled,
-    # the others are released as they come, until make ends.
+    # Every task's ingest holds after its first exposure. When the first one holds, either
+    # that task or its whole array (running and pending tasks) is cancelled; held tasks
+    # that are still alive are released as they come, until make ends.
     proc, held = build.hold_all(1, "files:1", "raws-y1-wfd")
     task = _task_of(held[0])
-    subprocess.run(["scancel", task], env=build.env, check=True)
+    job, index = task.split("_")
+    subprocess.run(["scancel", task if cancel == "task" else job], env=build.env, check=True)
     fifo = os.open(build.base / "hold.fifo", os.O_RDWR | os.O_NONBLOCK)
     try:
         buf = b""
@@ -133,17 +133,24 @@ def test_scancel_one_task_then_rerun_heals(tmp_path: Path, slurm_tree: Path, pg_
         os.close(fifo)
     output = build.output.read_text()
     assert proc.returncode != 0, output
-    index = int(task.split("_")[1])
-    chunk = f"y1-wfd-{index:04d}"
+    chunk = f"y1-wfd-{int(index):04d}"
     assert f"chunk {chunk} (2 visits" in output, output
     assert f"logs/raws/{chunk}.log" in output
-    assert "1 Slurm task(s) of y1-wfd failed" in output
     assert not (build.state / "stamps" / "raws-y1-wfd.done").exists()
-    # The rerun resubmits only the cancelled chunk, then the build goes on as usual.
+    results = build.state / "slurm" / "raws-y1-wfd" / "results"
+    done = sorted(int(p.stem.rsplit("-", 1)[1]) for p in results.glob("*.done"))
+    failed = sorted(set(range(3)) - set(done))
+    assert int(index) in failed
+    if cancel == "task":
+        assert failed == [int(index)]
+    assert f"{len(failed)} Slurm task(s) of y1-wfd failed" in output
+    # The rerun resubmits only the cancelled chunks, then the build goes on as usual and
+    # gives the registry of a local build.
     build.make("raws-y1-wfd")
-    assert [line.split()[1] for line in jobs(build, "y1-wfd")] == ["0,1,2", str(index)]
-    build.make("raws")
-    assert raws_of(build.dump()) == raws_of(local_dump)
+    assert [line.split()[1] for line in jobs(build, "y1-wfd")] == [
+        "0,1,2", ",".join(str(i) for i in failed)]
+    build.make("repo")
+    assert build.dump() == local_dump
 
 
 # Each runtime's whole build path runs in the first test; the scheduling logic of these
