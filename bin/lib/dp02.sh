@@ -23,7 +23,7 @@ DP02_SETTINGS=(
   VISIT_LIST EXPECTED_VISITS EXPECTED_REFCATS FITS_SAMPLE
   MINI_DIR MINI_YEARS MINI_VISITS MINI_SENSORS MINI_PIXELS
   RUNTIME REPO_CONTAINER CONTAINER_ENGINE STACK_IMAGE STACK_SIF IMAGE_TAG CONTAINER_RUN_OPTS
-  CONTAINER_BUILD_OPTS
+  CONTAINER_BUILD_OPTS STACK_PROBE_CACHE
   V23_WHEELHOUSE
   # make fetch-inputs and make export-calibs
   INPUTS_BASE_URL FETCH_ARCHIVES DOWNLOAD_DIR
@@ -35,7 +35,7 @@ DP02_SETTINGS=(
 # Settings that name a path: made absolute (from the current directory) once loaded.
 DP02_PATH_SETTINGS=(DP02_TOP DP02_CALIB DP02_RAW DP02_REFCATS DP02_SKYMAP DP02_TRUTH_SUMMARY
   REPO STATE_DIR
-  SKYMAP_CONFIG VISIT_LIST MINI_DIR V23_WHEELHOUSE DOWNLOAD_DIR EXPORT_DIR)
+  SKYMAP_CONFIG VISIT_LIST MINI_DIR V23_WHEELHOUSE DOWNLOAD_DIR EXPORT_DIR STACK_PROBE_CACHE)
 
 # ---------------------------------------------------------------- messages and errors
 
@@ -600,15 +600,16 @@ dp02_stack_in_container() {
 dp02_stack_missing() {
   # Print the commands of DP02_STACK_COMMANDS that this runtime's butler lacks (all of them
   # without a butler), each followed by a space. `butler CMD --help` starts Python and
-  # imports every plugin, so the answer is cached in STATE_DIR/.stack-probe, keyed on the
-  # butler's path and mtime and the plugin and stack settings: one probe per build.
+  # imports every plugin, so the answer is cached in STACK_PROBE_CACHE (default
+  # STATE_DIR/.stack-probe), keyed on the butler's path and mtime and the plugin and stack
+  # settings: one probe per build, or per machine when builds share the file (CI).
   local butler key cache line missing="" cmd
   butler=$(command -v butler 2>/dev/null) || {
     printf '%s ' "${DP02_STACK_COMMANDS[@]}"
     return 0
   }
   key="$butler $(stat -c %Y "$butler" 2>/dev/null) ${DAF_BUTLER_PLUGINS:-} ${LSST_DISTRIB_DIR:-} ${PYTHONPATH:-}"
-  cache="$STATE_DIR/.stack-probe"
+  cache=${STACK_PROBE_CACHE:-$STATE_DIR/.stack-probe}
   if [[ -f "$cache" ]]; then
     { IFS= read -r line && IFS= read -r missing; } <"$cache" || line=
     if [[ "$line" == "$key" ]]; then
@@ -620,7 +621,8 @@ dp02_stack_missing() {
   for cmd in "${DP02_STACK_COMMANDS[@]}"; do
     butler "$cmd" --help >/dev/null 2>&1 || missing+="$cmd "
   done
-  if ! dp02_dry_run && mkdir -p "$STATE_DIR" 2>/dev/null; then
+  # Written whole, then renamed: builds sharing the file never read half of it.
+  if ! dp02_dry_run && mkdir -p "$(dirname "$cache")" 2>/dev/null; then
     printf '%s\n%s\n' "$key" "$missing" >"$cache.$$" && mv -f "$cache.$$" "$cache"
   fi
   printf '%s' "$missing"

@@ -356,6 +356,20 @@ PG=postgresql+psycopg2://dp02@db.example:5432/dp02
   [ "$(grep -c -- ' --help$' "$LOG")" -eq 10 ]  # another plugin set: probed again
 }
 
+@test "STACK_PROBE_CACHE: builds with other STATE_DIRs that share the file probe once" {
+  use_doubles butler
+  tk STACK_PROBE_CACHE="$T/shared/probe" STATE_DIR="$T/a" bin/runtime
+  [ "${lines[-1]}" = host ]
+  tk STACK_PROBE_CACHE="$T/shared/probe" STATE_DIR="$T/b" bin/runtime
+  [ "${lines[-1]}" = host ]
+  [ "$(grep -c -- ' --help$' "$LOG")" -eq 5 ]
+  [ -f "$T/shared/probe" ] && [ ! -e "$T/a/.stack-probe" ] && [ ! -e "$T/b/.stack-probe" ]
+  # The host's cache stays outside: the container probes in its own STATE_DIR.
+  use_doubles podman
+  tk STACK_PROBE_CACHE="$T/shared/probe" IMAGE_TAG=dp02-repo:test bin/container repo
+  [ "$(grep -c '^STACK_PROBE_CACHE=' "$STATE/container.env")" -eq 0 ]
+}
+
 @test "RUNTIME=auto: a container when the host's butler lacks a stack command and an engine exists" {
   for engine in docker podman apptainer; do
     rm -f "$T/bin/"*

@@ -33,6 +33,17 @@ YEARS = 2
 VISITS = 3
 SENSORS = ["R22_S11", "R22_S12"]
 
+#: The directory of the session's shared stack-probe caches (see shared_stack_probe).
+_STACK_PROBE_DIR: list[Path] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_stack_probe(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One stack-probe cache per runtime for the session's builds (STACK_PROBE_CACHE), as a
+    CI pipeline would share one: each probe is five butler starts, with the same answer for
+    every build of a runtime. test_one_stack_probe_per_build's build keeps its own."""
+    _STACK_PROBE_DIR.append(tmp_path_factory.mktemp("stack-probe"))
+
 
 @pytest.fixture(scope="session", params=runtimes.NAMES)
 def runtime(request: pytest.FixtureRequest) -> str:
@@ -113,6 +124,8 @@ class Build:
             "REGISTRY_DB": registry_db,
             "REGISTRY_NAMESPACE": namespace,
         })
+        if _STACK_PROBE_DIR:
+            self.env["STACK_PROBE_CACHE"] = str(_STACK_PROBE_DIR[0] / runtime)
         self.env.update(extra_env or {})
         self.inputs = inputs
         #: The PostgreSQL cluster of the registry (None: SQLite); see postgresql_build.
@@ -273,6 +286,8 @@ def sqlite_build(tmp_path_factory: pytest.TempPathFactory, mini_tree: Path,
     # The default RUNTIME=auto: the runtime is decided by probing the stack commands.
     build = Build(tmp_path_factory.mktemp(f"sqlite-{runtime}"), mini_tree, runtime=runtime,
                   extra_env={"RUNTIME": "auto"})
+    # Its own stack probe (in STATE_DIR, the default), counted by test_one_stack_probe_per_build.
+    build.env["STACK_PROBE_CACHE"] = str(build.state / ".stack-probe")
     build.before = checksums(mini_tree)
     build.first_output = build.make("repo").stderr
     yield build
