@@ -106,16 +106,30 @@ def _task_of(pid: int) -> str:
 # Each runtime's whole build path runs in the first test; the scheduling logic of these
 # (bash and Slurm, the same on both) runs on the current runtime only, to keep make test short.
 @pytest.mark.parametrize("runtime", ["current"], indirect=True)
-@pytest.mark.parametrize("cancel", ["task", "array"])
 def test_scancel_then_rerun_heals(tmp_path: Path, slurm_tree: Path, pg_cluster, slurm_cluster,
-                                  local_dump: dict, runtime: str, cancel: str) -> None:
-    build = pg_build(tmp_path, slurm_tree, pg_cluster, f"slurm_cancel_{cancel}_{runtime}",
-                     runtime, slurm_cluster)
+                                  local_dump: dict, runtime: str) -> None:
+    build = pg_build(tmp_path, slurm_tree, pg_cluster, f"slurm_cancel_{runtime}", runtime,
+                     slurm_cluster)
     build.make("refcats")
-    # Every task's ingest holds after its first exposure. When the first one holds, either
-    # that task or its whole array (running and pending tasks) is cancelled; held tasks
-    # that are still alive are released as they come, until make ends.
-    proc, held = build.hold_all(1, "files:1", "raws-y1-wfd")
+    # One build, two cancellations: in y1 one running task, in y2 the whole array (its
+    # running and pending tasks). Each is healed by rerunning its year's step.
+    for year, cancel in (("y1-wfd", "task"), ("y2-wfd", "array")):
+        failed = cancel_at_first_hold(build, year, cancel)
+        build.make(f"raws-{year}")
+        # The rerun resubmitted only the cancelled chunks.
+        assert [line.split()[1] for line in jobs(build, year)] == [
+            "0,1,2", ",".join(str(i) for i in failed)]
+    # Then the build goes on as usual and gives the registry of a local build.
+    build.make("repo")
+    assert build.dump() == local_dump
+
+
+def cancel_at_first_hold(build: Build, year: str, cancel: str) -> list[int]:
+    """Run the year's raws on Slurm; when the first task holds (every task's ingest holds
+    after its first exposure), scancel that task (``cancel="task"``) or its whole array
+    (``"array"``), and release the held tasks still alive as they come, until make ends.
+    Check the failure report; return the array indexes that failed."""
+    proc, held = build.hold_all(1, "files:1", f"raws-{year}")
     task = _task_of(held[0])
     job, index = task.split("_")
     subprocess.run(["scancel", task if cancel == "task" else job], env=build.env, check=True)
@@ -131,26 +145,21 @@ def test_scancel_then_rerun_heals(tmp_path: Path, slurm_tree: Path, pg_cluster, 
                     build.release(int(line.split()[-1]))
     finally:
         os.close(fifo)
+    (build.base / "hold.fifo").unlink()
     output = build.output.read_text()
     assert proc.returncode != 0, output
-    chunk = f"y1-wfd-{int(index):04d}"
+    chunk = f"{year}-{int(index):04d}"
     assert f"chunk {chunk} (2 visits" in output, output
     assert f"logs/raws/{chunk}.log" in output
-    assert not (build.state / "stamps" / "raws-y1-wfd.done").exists()
-    results = build.state / "slurm" / "raws-y1-wfd" / "results"
-    done = sorted(int(p.stem.rsplit("-", 1)[1]) for p in results.glob("*.done"))
-    failed = sorted(set(range(3)) - set(done))
-    assert int(index) in failed
-    if cancel == "task":
-        assert failed == [int(index)]
-    assert f"{len(failed)} Slurm task(s) of y1-wfd failed" in output
-    # The rerun resubmits only the cancelled chunks, then the build goes on as usual and
-    # gives the registry of a local build.
-    build.make("raws-y1-wfd")
-    assert [line.split()[1] for line in jobs(build, "y1-wfd")] == [
-        "0,1,2", ",".join(str(i) for i in failed)]
-    build.make("repo")
-    assert build.dump() == local_dump
+    assert not (build.state / "stamps" / f"raws-{year}.done").exists()
+    results = build.state / "slurm" / f"raws-{year}" / "results"
+    done = {int(p.stem.rsplit("-", 1)[1]) for p in results.glob("*.done")}
+    failed = sorted(set(range(3)) - done)
+    # A cancelled task is a failure; with the whole array cancelled, every task that had
+    # not finished (none had: they all hold before their end).
+    assert failed == ([int(index)] if cancel == "task" else [0, 1, 2]), output
+    assert f"{len(failed)} Slurm task(s) of {year} failed" in output
+    return failed
 
 
 # Each runtime's whole build path runs in the first test; the scheduling logic of these
