@@ -49,11 +49,11 @@ RAW_STEPS := $(addprefix raws-,$(RAW_YEARS))
 STEPS := check-inputs create register-instrument import-calibs curated-calibs \
 	register-skymap refcat-table refcats $(RAW_STEPS) visits truth-summary chain verify
 
-.PHONY: help install install-v23 test test-container lint repo raws status reset mini-inputs \
+.PHONY: help install install-v23 test test-container demo clean-demo bench lint repo raws status reset mini-inputs \
 	db-check raw-indexes clean-repo inspect $(STEPS)
 
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-22s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  <step>                 Run one step if its stamp is missing: $(STEPS)"
 
 ##@ Runtime and tests
@@ -71,6 +71,19 @@ lint: ## shellcheck, ruff, the Python 3.8 syntax check, hadolint.
 
 test-container: ## Podman builds the Dockerfile on a stand-in stack image; docker-repo end to end.
 	tests/container/run
+
+# Where make demo puts its inputs, repository and state (its own, whatever REPO says).
+DEMO_DIR ?= demo
+# The lite runtime of make demo: current (.venv) or v23 (.venv-v23).
+DEMO_RUNTIME ?= current
+demo: ## The miniature repository on the lite runtime, stack commands played by the test stand-ins.
+	$(VENV)/bin/python tests/demo.py --dir "$(DEMO_DIR)" --runtime "$(DEMO_RUNTIME)"
+
+clean-demo: ## Remove DEMO_DIR if make demo made it (its .dp02-demo marker is there).
+	python3 tests/demo.py --dir "$(DEMO_DIR)" --clean
+
+bench: ## Run every benchmark of bench/ (figures, anchors, ratios; a quarter of an hour).
+	bench/run
 
 ##@ The build
 # Where `make repo` runs (RUNTIME, README "Container"): decided only when repo is a goal.

@@ -384,6 +384,9 @@ dp02_stack_version() {
   v=$(python3 -c 'from importlib.metadata import version; print(version("lsst-daf-butler"))' 2>/dev/null) ||
     v=$(python3 -c 'import lsst.daf.butler.version as v; print(v.__version__)' 2>/dev/null) || v=unknown
   printf '%s (daf_butler %s)' "$release" "$v"
+  # DP02_STACK_NOTE: set by test tooling (make demo, the tests) whose stack commands are
+  # stand-ins, so that no stamp of such a build passes for one made by the LSST stack.
+  if [[ -n "${DP02_STACK_NOTE:-}" ]]; then printf ', %s' "$DP02_STACK_NOTE"; fi
 }
 
 dp02_dry_run() {
@@ -500,7 +503,7 @@ dp02_step_done() {
   if [[ -n "$note" ]]; then
     dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... $note"
   else
-    dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... done in $duration s"
+    dp02_log "[$(dp02_step_index "$DP02_STEP")] $DP02_STEP ... done in $duration s${DP02_STACK_NOTE:+ ($DP02_STACK_NOTE)}"
   fi
 }
 

@@ -11,9 +11,13 @@ setup() {
 @test "make: help lists the targets" {
   run $MAKE help
   [ "$status" -eq 0 ]
-  for t in install test lint repo status reset mini-inputs db-check; do
+  for t in install test lint repo status reset mini-inputs db-check demo bench; do
     [[ "$output" == *"  $t "* ]]
   done
+  # The ##@ comments of the Makefile head its sections, in their order.
+  sections=$(grep '^##@ ' "$ROOT/Makefile" | cut -c5-)
+  [ -n "$sections" ]
+  [ "$(printf '%s\n' "$output" | grep -Fx -f <(printf '%s\n' "$sections"))" = "$sections" ]
 }
 
 @test "make -n repo lists the steps in the published order" {

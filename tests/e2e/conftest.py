@@ -23,15 +23,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+import demo  # noqa: E402
 import holdpoint  # noqa: E402
 import pgcluster  # noqa: E402
 import runtimes  # noqa: E402
 
 pg_cluster = pgcluster.pg_cluster
 
-YEARS = 2
-VISITS = 3
-SENSORS = ["R22_S11", "R22_S12"]
+YEARS = demo.YEARS
+VISITS = demo.VISITS
+SENSORS = list(demo.SENSORS)
 
 #: The directory of the session's shared stack-probe caches (see shared_stack_probe).
 _STACK_PROBE_DIR: list[Path] = []
@@ -55,13 +56,9 @@ def runtime(request: pytest.FixtureRequest) -> str:
 def make_mini_tree(tmp_path_factory: pytest.TempPathFactory, runtime: str) -> Path:
     """Make the miniature input tree with a runtime's Python (lite formatters), as
     `make mini-inputs` in the container would."""
+    runtimes.venv(runtime)
     out = tmp_path_factory.mktemp(f"inputs-{runtime}") / "dp0.2"
-    subprocess.run(
-        [runtimes.python(runtime), str(ROOT / "py" / "make_mini_inputs.py"), "--out", str(out),
-         "--years", str(YEARS), "--visits", str(VISITS), "--sensors", " ".join(SENSORS),
-         "--formatters", "lite"],
-        check=True, capture_output=True,
-    )
+    demo.make_tree(runtime, out)
     return out
 
 
@@ -99,31 +96,10 @@ class Build:
         self.repo = base / "repo"
         self.state = base / "repo-state"
         self.calls = base / "butler-calls.log"
-        self.env = dict(os.environ)
-        for key in list(self.env):
-            if key.startswith(("DP02_", "MINI_", "REFCAT_", "RAW_", "STANDIN_")):
-                del self.env[key]
-        self.env.update({
-            "PATH": f"{ROOT / 'tests' / 'doubles'}:{self.venv / 'bin'}:{self.env['PATH']}",
-            "BUTLER_DOUBLE_REAL": str(self.venv / "bin" / "butler"),
-            "BUTLER_DOUBLE_LOG": str(self.calls),
-            "DAF_BUTLER_PLUGINS": ":".join(
-                str(ROOT / "tests" / "stack_standins" / name)
-                for name in runtimes.STANDIN_PLUGINS[runtime]),
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'py'}",
-            "ENV_FILE": str(base / "no.env"),
-            "PROFILE": "mini",
-            "RUNTIME": "host",
-            "DP02_TOP": str(inputs),
-            "MINI_DIR": str(inputs),
-            "REPO": str(self.repo),
-            "STATE_DIR": str(self.state),
-            "RAW_YEARS": " ".join(f"y{i}-wfd" for i in range(1, YEARS + 1)),
-            "INSTRUMENT_CLASS": "tests.stack_standins.instrument.MiniLsstCamImSim",
-            "REFCAT_FORMATTER": "lsst.daf.butler.formatters.astropyTable.AstropyTableFormatter",
-            "REGISTRY_DB": registry_db,
-            "REGISTRY_NAMESPACE": namespace,
-        })
+        self.env = demo.standin_env(runtime, inputs, self.repo, self.state,
+                                    butler_log=self.calls)
+        self.env.update({"ENV_FILE": str(base / "no.env"), "REGISTRY_DB": registry_db,
+                         "REGISTRY_NAMESPACE": namespace})
         if _STACK_PROBE_DIR:
             self.env["STACK_PROBE_CACHE"] = str(_STACK_PROBE_DIR[0] / runtime)
         self.env.update(extra_env or {})
@@ -139,10 +115,9 @@ class Build:
         inputs (as they are when make starts), so that truth-summary can ingest them.
         """
         full = {**self.env, **(env or {})}
-        truth = self.inputs / "truth_summary" / "truth_parquet"
-        if "STANDIN_SKYMAP_TRACTS" not in full and truth.is_dir():
-            tracts = sorted(int(p.stem.rsplit("tract", 1)[1]) for p in truth.glob("*.parq"))
-            full["STANDIN_SKYMAP_TRACTS"] = ",".join(str(t) for t in tracts)
+        if ("STANDIN_SKYMAP_TRACTS" not in full
+                and (self.inputs / "truth_summary" / "truth_parquet").is_dir()):
+            full["STANDIN_SKYMAP_TRACTS"] = demo.skymap_tracts(self.inputs)
         return full
 
     def make(self, *targets: str, check: bool = True,

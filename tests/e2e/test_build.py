@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, SENSORS, VISITS, YEARS, Build, checksums, postgresql_build
 
 sys.path.insert(0, str(ROOT / "py"))
+import demo  # noqa: E402
 from repo_state import export_counts  # noqa: E402
 
 CHILDREN = ["LSSTCam-imSim/raw/all", "2.2i/calib", "skymaps", "refcats", "2.2i/truth_summary"]
@@ -110,6 +111,11 @@ def test_build_from_nothing(built: Build, mini_tree: Path) -> None:
     steps = subprocess.run([str(ROOT / "bin" / "config"), "steps"], env=built.env,
                            capture_output=True, text=True, check=True).stdout.split()
     assert stamps == sorted(f"{s}.done" for s in steps)
+    # A stand-in build says so, in each stamp and on the console.
+    for stamp in (built.state / "stamps").iterdir():
+        stack = [ln for ln in stamp.read_text().splitlines() if ln.startswith("stack: ")]
+        assert stack and stack[0].endswith(f", {demo.STANDIN_NOTE}"), (stamp.name, stack)
+    assert "] verify ... done in " in out and f"s ({demo.STANDIN_NOTE})" in out, out
 
 
 def test_inputs_unchanged(built: Build, mini_tree: Path) -> None:
