@@ -22,6 +22,11 @@ from export_yaml import load_export
 DONE = 0
 TODO = 10
 STOP = 11
+#: --new-repo: the repository is one this build created, and the step has not run against
+#: it yet, so the registry holds nothing of the step's and is not asked (the Butler not even
+#: opened: that costs seconds per step, issue 16). The inputs are still read and checked.
+NEW_REPO = {"on": False}
+NEW_REPO_NOTE = " (new repository: registry not asked)"
 VISIT_DIR = re.compile(r"\A[0-9]{8}\Z")
 
 
@@ -35,8 +40,13 @@ def _butler(repo: str) -> Any:
     return Butler(repo, writeable=False)
 
 
+def _registry(repo: str) -> Any:
+    """The repository's registry, or None under --new-repo (nothing of the step's there)."""
+    return None if NEW_REPO["on"] else _butler(repo).registry
+
+
 def _collections(registry: Any) -> set[str]:
-    return set(registry.queryCollections())
+    return set() if registry is None else set(registry.queryCollections())
 
 
 def _dataset_type_exists(registry: Any, name: str) -> bool:
@@ -87,7 +97,7 @@ def check_import(repo: str, export: Path, calib_collection: str) -> tuple[int, s
             "importing it would import nothing. Use the complete export.yaml that 'butler "
             "export-calibs' wrote ('make check-inputs' says what is wrong with this one)."
         )
-    registry = _butler(repo).registry
+    registry = _registry(repo)
     collections = _collections(registry)
     found: Counter = Counter()
     for dataset_type, run in expected:
@@ -120,7 +130,7 @@ def check_import(repo: str, export: Path, calib_collection: str) -> tuple[int, s
 
 def check_collection(repo: str, name: str) -> tuple[int, str]:
     """Does the collection exist?"""
-    if name in _collections(_butler(repo).registry):
+    if name in _collections(_registry(repo)):
         return DONE, f"collection {name} exists"
     return TODO, f"collection {name} does not exist"
 
@@ -144,7 +154,7 @@ def check_table(
     from astropy.table import Table
 
     rows = Table.read(table, format="ascii.ecsv")
-    registry = _butler(repo).registry
+    registry = _registry(repo)
     present: set[tuple[str, ...]] = set()
     if collection in _collections(registry) and _dataset_type_exists(registry, dataset_type):
         for ref in registry.queryDatasets(dataset_type, collections=[collection]):
@@ -184,7 +194,7 @@ def check_raws(
         raise StateError(
             f"{year_dir} holds no visit directory (8-digit names): check DP02_RAW and RAW_YEARS."
         )
-    registry = _butler(repo).registry
+    registry = _registry(repo)
     found: Counter = Counter()
     if collection in _collections(registry) and _dataset_type_exists(registry, "raw"):
         found = raws_per_exposure(registry, instrument, collection, files)
@@ -242,6 +252,9 @@ def raws_per_exposure(
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point: prints the summary on stdout, exits with the state."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--new-repo", action="store_true",
+                        help="the repository was created by this build and the step has not "
+                             "run against it: do not ask the registry (the inputs are read)")
     sub = parser.add_subparsers(dest="check", required=True)
     p = sub.add_parser("create", help="repository with schema?")
     p.add_argument("repo")
@@ -273,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("year_dir", type=Path)
     p.add_argument("-o", "--output", required=True, type=Path)
     args = parser.parse_args(argv)
+    NEW_REPO["on"] = args.new_repo
     try:
         if args.check == "create":
             state, summary = check_create(args.repo)
@@ -297,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     except StateError as exc:
         print(f"repo_state: {exc}", file=sys.stderr)
         return STOP
-    print(summary)
+    print(summary + (NEW_REPO_NOTE if args.new_repo else ""))
     return state
 
 

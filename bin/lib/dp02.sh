@@ -420,6 +420,7 @@ dp02_step_begin() {
   mkdir -p "$DP02_STAMPS" "$DP02_LOGS"
   _dp02_lock
   DP02_STEP_LOG="$DP02_LOGS/$DP02_STEP.log"
+  DP02_STEP_CHECKED=
   _dp02_rotate_log "$DP02_STEP_LOG"
   printf '# step %s started %s (toolkit %s)\n' "$DP02_STEP" "$DP02_STEP_START" \
     "$(dp02_toolkit_revision)" >"$DP02_STEP_LOG"
@@ -652,6 +653,53 @@ dp02_repo_exists() {
   [[ -f "$REPO/butler.yaml" ]]
 }
 
+# The create step marks the repository it made, and STATE_DIR with it, with one id:
+# REPO/.dp02-repo and STATE_DIR/repo-id (first line: the id).
+DP02_REPO_MARKER=.dp02-repo
+
+dp02_mark_repo() {
+  # After a successful create: a new id in REPO/.dp02-repo and STATE_DIR/repo-id.
+  local id tmp
+  dp02_dry_run && return 0
+  [[ -d "$REPO" ]] || return 0  # a create that made no directory (a test double's) has nothing to mark
+  id="$(date -u +%Y%m%dT%H%M%SZ)-$$-$RANDOM"
+  tmp=$(mktemp "$REPO/.dp02-repo.XXXXXX")
+  printf '%s\nmade by dp02-repo create for STATE_DIR=%s\n' "$id" "$STATE_DIR" >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$REPO/$DP02_REPO_MARKER"
+  printf '%s\n' "$id" >"$STATE_DIR/repo-id.tmp" && mv -f "$STATE_DIR/repo-id.tmp" "$STATE_DIR/repo-id"
+}
+
+dp02_repo_is_ours() {
+  # True when REPO is the repository this STATE_DIR's create made (the same id in both).
+  local ours="" theirs=""
+  [[ -f "$STATE_DIR/repo-id" && -f "$REPO/$DP02_REPO_MARKER" ]] || return 1
+  IFS= read -r ours <"$STATE_DIR/repo-id" || return 1
+  IFS= read -r theirs <"$REPO/$DP02_REPO_MARKER" || return 1
+  [[ -n "$ours" && "$ours" == "$theirs" ]]
+}
+
+_dp02_repo_attempt() {
+  # At a step's first registry check (before the step writes what the check asks about):
+  # true when this is the step's first attempt on the repository this STATE_DIR created, so
+  # that the check need not ask the registry (dp02_state): nothing of the step's can be
+  # there yet. Every attempt, by any build, is recorded in the repository's marker first, so
+  # a second attempt (after a kill, a lost stamp or a reset), or another STATE_DIR's, always
+  # asks; so does a repository the toolkit did not make (no marker) or made for another
+  # STATE_DIR.
+  local marker="$REPO/$DP02_REPO_MARKER" line first=
+  [[ -f "$marker" ]] || return 1
+  if dp02_repo_is_ours; then
+    first=1
+    while IFS= read -r line; do
+      [[ "$line" == "attempt: $DP02_STEP" ]] && { first=; break; }
+    done <"$marker"
+  fi
+  # One short line with O_APPEND: concurrent steps (make -j, Slurm tasks) do not mix them.
+  printf 'attempt: %s\n' "$DP02_STEP" >>"$marker"
+  [[ -n "$first" ]]
+}
+
 dp02_require_repo() {
   dp02_dry_run && return 0
   dp02_repo_exists || dp02_die "REPO=$REPO is not a butler repository (no butler.yaml). Run 'make create' first, or point REPO at the repository you are building."
@@ -682,9 +730,14 @@ dp02_state() {
   # In a dry run nothing is asked: the whole command is shown.
   DP02_STATE_SUMMARY=
   dp02_dry_run && return 10
-  local status=0 err
+  local status=0 err new=()
+  # The step's first check only (a later one, e.g. after the Slurm tasks, asks the registry).
+  if [[ -z "${DP02_STEP_CHECKED:-}" && "$1" != create ]]; then
+    DP02_STEP_CHECKED=1
+    if _dp02_repo_attempt; then new=(--new-repo); fi
+  fi
   err=$(mktemp)
-  DP02_STATE_SUMMARY=$(python3 "$DP02_HOME/py/repo_state.py" "$@" 2>"$err") || status=$?
+  DP02_STATE_SUMMARY=$(python3 "$DP02_HOME/py/repo_state.py" ${new[@]+"${new[@]}"} "$@" 2>"$err") || status=$?
   [[ -n "${DP02_STEP_LOG:-}" ]] && {
     printf '# registry check %s: %s (state %s)\n' "$1" "$DP02_STATE_SUMMARY" "$status"
     cat "$err"

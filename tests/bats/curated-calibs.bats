@@ -33,3 +33,27 @@ setup() { common_setup; use_empty_repo; }
   [ "$output" = "butler write-curated-calibrations --collection LSSTCam-imSim/calib $REPO LSSTCam-imSim" ]
   [ ! -s "$BUTLER_DOUBLE_LOG" ]
 }
+
+@test "curated-calibs: the first attempt on the repository its STATE_DIR made asks no registry; every later one asks" {
+  # As create marks the repository it made (bin/lib/dp02.sh dp02_mark_repo).
+  printf 'id-1\nmade by dp02-repo create\n' >"$REPO/.dp02-repo"
+  mkdir -p "$STATE"
+  echo id-1 >"$STATE/repo-id"
+  run -0 "$ROOT/bin/curated-calibs"
+  grep -qx '# registry check collection: collection LSSTCam-imSim/calib does not exist (new repository: registry not asked) (state 10)' "$STATE/logs/curated-calibs.log"
+  grep -qx 'attempt: curated-calibs' "$REPO/.dp02-repo"
+  # Second attempt (the stamp lost): the registry is asked, whatever the logs say.
+  rm -rf "$STATE/stamps" "$STATE/logs"
+  run -0 "$ROOT/bin/curated-calibs"
+  grep -qx '# registry check collection: collection LSSTCam-imSim/calib does not exist (state 10)' "$STATE/logs/curated-calibs.log"
+  # A repository another STATE_DIR made: asked, on its first attempt too.
+  printf 'id-2\n' >"$REPO/.dp02-repo"
+  rm -rf "$STATE/stamps" "$STATE/logs"
+  run -0 "$ROOT/bin/curated-calibs"
+  grep -qx '# registry check collection: collection LSSTCam-imSim/calib does not exist (state 10)' "$STATE/logs/curated-calibs.log"
+  # No marker at all (a repository the toolkit did not make): asked, and nothing written.
+  rm -f "$REPO/.dp02-repo" && rm -rf "$STATE/stamps" "$STATE/logs"
+  run -0 "$ROOT/bin/curated-calibs"
+  grep -q '^# registry check collection: .* does not exist (state 10)$' "$STATE/logs/curated-calibs.log"
+  [ ! -e "$REPO/.dp02-repo" ]
+}

@@ -116,6 +116,15 @@ def test_build_from_nothing(built: Build, mini_tree: Path) -> None:
         stack = [ln for ln in stamp.read_text().splitlines() if ln.startswith("stack: ")]
         assert stack and stack[0].endswith(f", {demo.STANDIN_NOTE}"), (stamp.name, stack)
     assert "] verify ... done in " in out and f"s ({demo.STANDIN_NOTE})" in out, out
+    # create marked the repository for this STATE_DIR, so each step's first check asked no
+    # registry (nothing of the step's can be there): recorded as attempts in the marker.
+    marker = (built.repo / ".dp02-repo").read_text().splitlines()
+    assert marker[0] == (built.state / "repo-id").read_text().strip()
+    for step in ("import-calibs", "curated-calibs", "refcats", "raws-y1-wfd", "raws-y2-wfd",
+                 "truth-summary"):
+        assert f"attempt: {step}" in marker, marker
+        log = (built.state / "logs" / f"{step}.log").read_text()
+        assert "(new repository: registry not asked)" in log, (step, log)
 
 
 def test_inputs_unchanged(built: Build, mini_tree: Path) -> None:
@@ -163,6 +172,10 @@ def test_lost_stamps_rerun_changes_nothing(built: Build, mini_tree: Path) -> Non
     t = expected(mini_tree)["truth"]
     assert f"truth-summary ... already done ({t}/{t} in 2.2i/truth_summary)" in result.stderr
     assert built.dump() == before
+    # The second attempts asked the registry (the marker recorded the first ones).
+    for step in ("import-calibs", "curated-calibs", "refcats", "raws-y1-wfd", "truth-summary"):
+        log = (built.state / "logs" / f"{step}.log").read_text()
+        assert "# registry check " in log and "registry not asked" not in log, (step, log)
 
 
 # DP02_KILL_REPEAT=N runs the kill test N times in one session (to check it under load).
