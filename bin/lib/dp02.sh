@@ -603,7 +603,7 @@ dp02_stack_in_container() {
 
 dp02_stack_missing() {
   # Print the commands of DP02_STACK_COMMANDS that this runtime's butler lacks (all of them
-  # without a butler), each followed by a space. `butler CMD --help` starts Python and
+  # without a butler), each followed by a space. `butler --help` starts Python and
   # imports every plugin, so the answer is cached in STACK_PROBE_CACHE (default
   # STATE_DIR/.stack-probe), keyed on the butler's path and mtime and the plugin and stack
   # settings: one probe per build, or per machine when builds share the file (CI).
@@ -622,8 +622,13 @@ dp02_stack_missing() {
     fi
     missing=""
   fi
+  # One `butler --help` lists every command that imports: a plugin command that fails to
+  # import is left out of the list with a warning (daf_butler 23 and today), so the list
+  # answers for each command, for one Python start instead of one per command.
+  local listed
+  listed=" $({ butler --help 2>/dev/null || true; } | dp02_help_commands | tr '\n' ' ')"
   for cmd in "${DP02_STACK_COMMANDS[@]}"; do
-    butler "$cmd" --help >/dev/null 2>&1 || missing+="$cmd "
+    [[ "$listed" == *" $cmd "* ]] || missing+="$cmd "
   done
   # Written whole, then renamed: builds sharing the file never read half of it.
   if ! dp02_dry_run && mkdir -p "$(dirname "$cache")" 2>/dev/null; then
@@ -632,8 +637,14 @@ dp02_stack_missing() {
   printf '%s' "$missing"
 }
 
+dp02_help_commands() {
+  # The command names of `butler --help` (stdin), one per line: the "Commands:" section's
+  # lines that start with two spaces and a name (click wraps long help onto deeper lines).
+  awk '/^Commands:/ {on = 1; next} on && /^  [a-z][a-z0-9-]*( |$)/ {print $1}'
+}
+
 dp02_require_command() {
-  # A stack command must exist before the step calls it (`butler CMD --help` exits 0, as
+  # A stack command must exist before the step calls it (`butler --help` lists it, as
   # probed once per build by dp02_stack_missing).
   local cmd=$1
   dp02_require_butler

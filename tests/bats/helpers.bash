@@ -71,8 +71,8 @@ use_empty_repo() {
 }
 
 calls() {
-  # The recorded butler calls, without the `CMD --help` existence checks.
-  grep -v -- ' --help$' "$BUTLER_DOUBLE_LOG" || true
+  # The recorded butler calls, without the stack probe (`butler --help`, `CMD --help`).
+  grep -v -E -- '(^| )--help$' "$BUTLER_DOUBLE_LOG" || true
 }
 
 log_file_opt() {
