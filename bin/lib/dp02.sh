@@ -508,7 +508,7 @@ dp02_step_done() {
   fi
 }
 
-_dp02_quote() {
+dp02_quote() {
   # The command line as one string a person could paste into a shell.
   local out="" a
   for a in "$@"; do
@@ -525,7 +525,7 @@ dp02_run() {
   # Run a command as part of the current step: recorded in the stamp, output to the log;
   # in a dry run only printed.
   local line
-  line=$(_dp02_quote "$@")
+  line=$(dp02_quote "$@")
   if dp02_dry_run; then
     printf '%s\n' "$(dp02_redact "$line")"
     return 0
