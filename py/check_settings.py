@@ -118,6 +118,21 @@ def collection(name: str, value: str, _all: Mapping[str, str]) -> str | None:
     return None
 
 
+SKYMAP_RUN = "skymaps"
+"""Where register-skymap puts the sky map: pipe_tasks' registerSkymap writes into
+BaseSkyMap.SKYMAP_RUN_COLLECTION_NAME, with no command-line option for it at 23 or now."""
+
+
+def skymap_collection(name: str, value: str, _all: Mapping[str, str]) -> str | None:
+    """The sky map's collection: the one register-skymap writes, which no option changes."""
+    if value != SKYMAP_RUN:
+        return (f"{name}={value}: register-skymap always writes the sky map into "
+                f"'{SKYMAP_RUN}' (pipe_tasks has no option for it, at 23 or now), so chain and "
+                f"verify would look for it in a collection that does not exist. Remove {name} "
+                f"from the settings (its default is {SKYMAP_RUN}).")
+    return None
+
+
 def chain_children(name: str, value: str, settings: Mapping[str, str]) -> str | None:
     """The children of DEFAULTS_CHAIN: collection names, no duplicates, not the chain."""
     children = value.split()
@@ -276,7 +291,7 @@ CHECKS: dict[str, Check] = {
     "CALIB_COLLECTION": collection,
     "CURATED_COLLECTION": collection,
     "RAW_COLLECTION": collection,
-    "SKYMAP_COLLECTION": collection,
+    "SKYMAP_COLLECTION": skymap_collection,
     "REFCAT_COLLECTION": collection,
     "TRUTH_COLLECTION": collection,
     "DEFAULTS_CHAIN": collection,

@@ -112,3 +112,13 @@ setup() { common_setup; }
   [[ "$output" == *"REGISTRY_DB must be checked for a password before anything runs, and python3 is not on PATH"* ]]
   [ ! -s "$BUTLER_DOUBLE_LOG" ]
 }
+
+@test "config: DEFAULTS_CHAIN_CHILDREN follows the collection settings it is made of" {
+  run -0 "$ROOT/bin/config" get DEFAULTS_CHAIN_CHILDREN
+  [ "$output" = "LSSTCam-imSim/raw/all 2.2i/calib skymaps refcats 2.2i/truth_summary" ]
+  RAW_COLLECTION=HSC/raw/all REFCAT_COLLECTION=refcats/gaia run -0 "$ROOT/bin/config" get DEFAULTS_CHAIN_CHILDREN
+  [ "$output" = "HSC/raw/all 2.2i/calib skymaps refcats/gaia 2.2i/truth_summary" ]
+  # and chain passes them on (a dry run prints its command).
+  RAW_COLLECTION=HSC/raw/all DRY_RUN=1 run -0 "$ROOT/bin/chain"
+  [[ "$output" == *" HSC/raw/all 2.2i/calib skymaps refcats 2.2i/truth_summary"* ]]
+}

@@ -68,6 +68,7 @@ def test_defaults_and_profiles_are_valid() -> None:
     ("DEFAULTS_CHAIN_CHILDREN", "refcats refcats", "names refcats more than once"),
     ("DEFAULTS_CHAIN_CHILDREN", "2.2i/defaults refcats", "names the chain itself"),
     ("TRUTH_DIMENSIONS", "skymap skymap", "names a dimension twice"),
+    ("SKYMAP_COLLECTION", "2.2i/skymaps", "register-skymap always writes the sky map into"),
     ("REGISTRY_DB", "postgresql://dp02@h/db", "is not a PostgreSQL URL that daf_butler"),
     ("REGISTRY_DB", "postgresql+psycopg2://dp02@h", "names no database name"),
     ("REGISTRY_NAMESPACE", "dp02", "REGISTRY_DB is empty (SQLite)"),
