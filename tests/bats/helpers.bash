@@ -52,6 +52,8 @@ common_setup() {
   : >"$BUTLER_DOUBLE_LOG"
   unset BUTLER_DOUBLE_REAL BUTLER_DOUBLE_MISSING BUTLER_DOUBLE_FAIL
   export PATH="$ROOT/tests/doubles:$ROOT/.venv/bin:$PATH"
+  # The module of the default INSTRUMENT_CLASS (obs_lsst), as a double: butler is one too.
+  export PYTHONPATH="$ROOT/tests/doubles/pylib${PYTHONPATH:+:$PYTHONPATH}"
   # Only the settings given here: no developer .env, no inherited settings.
   export ENV_FILE="$BATS_TEST_TMPDIR/test.env"
   : >"$ENV_FILE"

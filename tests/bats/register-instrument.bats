@@ -18,9 +18,9 @@ setup() { common_setup; use_empty_repo; }
 $(log_file_opt register-instrument) register-dataset-type $REPO raw Exposure instrument detector exposure" ]
   [ -f "$STATE/stamps/register-instrument.done" ]
   : >"$BUTLER_DOUBLE_LOG"
-  INSTRUMENT_CLASS=my.pkg.MyCam run "$ROOT/bin/register-instrument"
+  INSTRUMENT_CLASS=lsst.obs.lsst.LsstCam run "$ROOT/bin/register-instrument"
   [ "$status" -eq 0 ]
-  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO my.pkg.MyCam
+  [ "$(calls)" = "$(log_file_opt register-instrument) register-instrument $REPO lsst.obs.lsst.LsstCam
 $(log_file_opt register-instrument) register-dataset-type $REPO raw Exposure instrument detector exposure" ]
 }
 
@@ -61,4 +61,13 @@ $(log_file_opt register-instrument) register-dataset-type $REPO raw Exposure ins
 butler register-dataset-type $REPO raw Exposure instrument detector exposure" ]]
   [ ! -s "$BUTLER_DOUBLE_LOG" ]
   [ ! -e "$STATE" ]
+}
+
+@test "register-instrument: an INSTRUMENT_CLASS whose module is not installed: one paragraph, no butler call, no traceback" {
+  use_empty_repo
+  INSTRUMENT_CLASS=lsst.obs.subaru.HyperSuprimeCam run -4 "$ROOT/bin/register-instrument"
+  [[ "$output" == *"INSTRUMENT_CLASS=lsst.obs.subaru.HyperSuprimeCam cannot be loaded in this runtime: its module lsst.obs.subaru is not installed"*"make docker-repo"* ]]
+  [[ "$output" != *Traceback* ]]
+  [ -z "$(calls)" ]
+  [ ! -e "$STATE/stamps/register-instrument.done" ]
 }
