@@ -706,8 +706,9 @@ _dp02_repo_attempt() {
       [[ "$line" == "attempt: $DP02_STEP" ]] && { first=; break; }
     done <"$marker"
   fi
-  # One short line with O_APPEND: concurrent steps (make -j, Slurm tasks) do not mix them.
-  printf 'attempt: %s\n' "$DP02_STEP" >>"$marker"
+  # One short line with O_APPEND: concurrent steps on this host (make -j) do not mix them.
+  # An attempt that could not be recorded must not skip the check: the next would skip too.
+  printf 'attempt: %s\n' "$DP02_STEP" >>"$marker" 2>/dev/null || return 1
   [[ -n "$first" ]]
 }
 
