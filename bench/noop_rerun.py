@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import demo
 import standin_build
 
 GOAL_S = 0.5
@@ -30,8 +31,7 @@ def exec_counts(env: dict[str, str], workdir: Path) -> tuple[int, int]:
         return -1, -1
     trace = workdir / "noop.strace"
     subprocess.run(["strace", "-f", "-qq", "-e", "trace=execve", "-e", "signal=none",
-                    "-o", str(trace), "make", "--no-print-directory", "-C",
-                    str(standin_build.ROOT), "VENV=/nonexistent", "repo"],
+                    "-o", str(trace), *demo.MAKE, "repo"],
                    env=env, capture_output=True, check=True)
     started = re.findall(r'execve\("([^"]+)".* = 0$', trace.read_text(), flags=re.M)
     heavy = [p for p in started if re.search(r"/(python[0-9.]*|butler)$", p)]
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         top = args.workdir.resolve() if args.workdir else Path(tmp)
         if args.workdir is None:
             standin_build.timed_build(args.runtime, top)
-        env = standin_build.build_env(args.runtime, top)
+        env = demo.demo_env(args.runtime, top)
         times: dict[str, list[float]] = {"auto": [], "host": []}
         for _ in range(args.runs):
             for runtime in times:

@@ -30,22 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMER = ROOT / "bench" / "lib" / "timer"
 
 
-def build_env(runtime: str, top: Path) -> dict[str, str]:
-    """The environment of the stand-in build under ``top`` (inputs/, repo/, state/)."""
-    inputs = top / "inputs" / "dp0.2"
-    env = demo.standin_env(runtime, inputs, top / "repo", top / "state")
-    env["STANDIN_SKYMAP_TRACTS"] = demo.skymap_tracts(inputs)
-    for key in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
-        env.pop(key, None)
-    return env
-
-
 def make(env: dict[str, str], *targets: str) -> tuple[int, str, float, float]:
     """Run make in the toolkit; return its status, output, wall and CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "VENV=/nonexistent",
-                           *targets], env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([*demo.MAKE, *targets], env=env, capture_output=True, text=True,
+                          check=False)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -89,7 +79,7 @@ def timed_build(runtime: str, top: Path) -> dict[str, Any]:
         shutil.rmtree(top / sub, ignore_errors=True)
     log = top / "butler-calls.tsv"
     log.unlink(missing_ok=True)
-    env = build_env(runtime, top)
+    env = demo.demo_env(runtime, top)
     env.update({"PATH": f"{TIMER}:{env['PATH']}", "BUTLER_TIMER_REAL": str(venv / "bin" / "butler"),
                 "BUTLER_TIMER_LOG": str(log)})
     status, out, wall, cpu = make(env, "repo")

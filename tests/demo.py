@@ -98,6 +98,22 @@ def skymap_tracts(inputs: Path) -> str:
     return ",".join(str(t) for t in tracts)
 
 
+#: make in the toolkit, as a stand-in build runs it (the runtime's venv is on PATH already).
+MAKE = ("make", "--no-print-directory", "-C", str(ROOT), "VENV=/nonexistent")
+
+
+def demo_env(runtime: str, top: Path) -> dict[str, str]:
+    """The environment of ``make demo``'s build under ``top`` (inputs/dp0.2, repo, state):
+    ``standin_env`` with the tree's tracts for the register-skymap stand-in, and without
+    the caller's make command line (``make demo DEMO_DIR=...`` is not the build's)."""
+    inputs = top / "inputs" / "dp0.2"
+    env = standin_env(runtime, inputs, top / "repo", top / "state")
+    env["STANDIN_SKYMAP_TRACTS"] = skymap_tracts(inputs)
+    for key in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(key, None)
+    return env
+
+
 def make_tree(runtime: str, out: Path) -> None:
     """Write the miniature input tree with the runtime's Python (lite formatters)."""
     subprocess.run(
@@ -139,14 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     if not inputs.is_dir():
         print(f"demo: writing the miniature input tree under {inputs}", flush=True)
         make_tree(args.runtime, inputs)
-    env = standin_env(args.runtime, inputs, top / "repo", top / "state")
-    env["STANDIN_SKYMAP_TRACTS"] = skymap_tracts(inputs)
-    # make demo's own command line (DEMO_DIR=...) is not the build's.
-    for key in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
-        env.pop(key, None)
-    make = ["make", "--no-print-directory", "-C", str(ROOT), "VENV=/nonexistent"]
-    status = subprocess.run([*make, "repo"], env=env, check=False).returncode
-    subprocess.run([*make, "status"], env=env, check=False)
+    env = demo_env(args.runtime, top)
+    status = subprocess.run([*MAKE, "repo"], env=env, check=False).returncode
+    subprocess.run([*MAKE, "status"], env=env, check=False)
     print(f"demo: REPO={top / 'repo'} STATE_DIR={top / 'state'} "
           f"(make clean-demo removes {top})", flush=True)
     return status

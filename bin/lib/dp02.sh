@@ -339,6 +339,8 @@ dp02_step_index() {
 
 dp02_now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 dp02_epoch() { date +%s.%N; }
+# Seconds, one decimal, from epoch $1 to epoch $2 (default: now).
+dp02_elapsed() { awk -v a="$1" -v b="${2:-$(dp02_epoch)}" 'BEGIN {printf "%.1f", b - a}'; }
 
 dp02_toolkit_revision() {
   # The image has no .git: it carries its revision in DP02_TOOLKIT_REVISION.
@@ -478,7 +480,7 @@ dp02_step_done() {
   fi
   end=$(dp02_now)
   t1=$(dp02_epoch)
-  duration=$(awk -v a="$DP02_STEP_T0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
+  duration=$(dp02_elapsed "$DP02_STEP_T0" "$t1")
   DP02_STEP_OPEN=
   if dp02_dry_run; then
     return 0
